@@ -1,0 +1,221 @@
+/**
+ * The sessions table in DynamoDB (or dynalite locally).
+ *
+ * Key schema (spec): partition `user_id`, sort `session_id`; GSIs `TimestampIndex`
+ * (user_id, timestamp) and `RouteTimestampIndex` (route, timestamp).
+ *
+ * One item per route call. Its `session_id` is `<job_id>#<timestamp, 13 digits>#<route>#<request id>`
+ * so a job's calls sort oldest-first under the job id and never overwrite each other; the
+ * plain job id is kept in `job_id`. The first user of a job id is recorded in an owner item
+ * (`user_id` = `#job#<job_id>`, `session_id` = `owner`), which has no `timestamp` or `route`
+ * and so stays out of both indexes. No transactions are used (dynalite has none).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { badRequest } from '../core/errors';
+import type { JobPage, JobSummary, SessionStore, TrackingRecord } from '../core/ports';
+
+export const TIMESTAMP_INDEX = 'TimestampIndex';
+export const ROUTE_TIMESTAMP_INDEX = 'RouteTimestampIndex';
+/** Items above this size keep a truncated response (DynamoDB's item limit is 400 KB). */
+const MAX_ITEM_JSON = 300_000;
+
+const ownerKey = (jobId: string) => ({ user_id: `#job#${jobId}`, session_id: 'owner' });
+
+const itemSchema = z.object({
+  user_id: z.string(),
+  session_id: z.string(),
+  job_id: z.string(),
+  route: z.string(),
+  timestamp: z.number(),
+  created_at: z.string(),
+  request_id: z.string().default(''),
+  request: z.unknown(),
+  response: z.unknown(),
+  status: z.enum(['success', 'error']).default('success'),
+  provider: z.string().optional(),
+  usage: z.array(z.object({ model: z.string(), latencyMs: z.number(), inputTokens: z.number(), outputTokens: z.number() })).optional(),
+});
+
+const cursorSchema = z.object({
+  k: z.object({ user_id: z.string(), session_id: z.string(), timestamp: z.number() }),
+});
+
+function toRecord(item: Record<string, unknown>): TrackingRecord {
+  const i = itemSchema.parse(item);
+  return {
+    userId: i.user_id,
+    jobId: i.job_id,
+    route: i.route,
+    timestamp: i.timestamp,
+    createdAt: i.created_at,
+    requestId: i.request_id,
+    request: i.request,
+    response: i.response,
+    status: i.status,
+    provider: i.provider,
+    usage: i.usage,
+  };
+}
+
+export class DynamoSessionStore implements SessionStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly ttlDays = 0,
+  ) {}
+
+  async record(rec: TrackingRecord): Promise<void> {
+    let response = rec.response;
+    if (JSON.stringify({ request: rec.request, response }).length > MAX_ITEM_JSON) {
+      response = { truncated: true, reason: 'response larger than the tracking item limit' };
+    }
+    const sessionId = `${rec.jobId}#${String(rec.timestamp).padStart(13, '0')}#${rec.route}#${rec.requestId}`;
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          user_id: rec.userId,
+          session_id: sessionId,
+          job_id: rec.jobId,
+          route: rec.route,
+          timestamp: rec.timestamp,
+          created_at: rec.createdAt,
+          request_id: rec.requestId,
+          request: rec.request,
+          response,
+          status: rec.status,
+          provider: rec.provider,
+          usage: rec.usage,
+          ...(this.ttlDays > 0 ? { expires_at: Math.floor(rec.timestamp / 1000) + this.ttlDays * 86400 } : {}),
+        },
+      }),
+    );
+  }
+
+  async claimJob(jobId: string, userId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...ownerKey(jobId), owner: userId, created_at: new Date().toISOString() },
+          ConditionExpression: 'attribute_not_exists(session_id)',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException || (err instanceof Error && err.name === 'ConditionalCheckFailedException')) return;
+      throw err;
+    }
+  }
+
+  async jobOwner(jobId: string): Promise<string | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: ownerKey(jobId), ConsistentRead: true }));
+    const owner = out.Item?.owner;
+    return typeof owner === 'string' ? owner : undefined;
+  }
+
+  private async queryJob(userId: string, jobId: string, newestOnly: boolean): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'user_id = :u AND begins_with(session_id, :p)',
+          ExpressionAttributeValues: { ':u': userId, ':p': `${jobId}#` },
+          ScanIndexForward: !newestOnly,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+          ...(newestOnly ? { Limit: 1 } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = newestOnly ? undefined : out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async jobRecords(userId: string, jobId: string): Promise<TrackingRecord[]> {
+    return (await this.queryJob(userId, jobId, false)).map(toRecord);
+  }
+
+  private decodeCursor(userId: string, cursor: string | undefined): z.infer<typeof cursorSchema> | undefined {
+    if (cursor === undefined) return undefined;
+    try {
+      const parsed = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+      if (parsed.k.user_id !== userId) throw new Error('cursor of another user');
+      return parsed;
+    } catch {
+      throw badRequest('cursor is not valid; pass the next_cursor of a previous page');
+    }
+  }
+
+  /**
+   * The caller's jobs, newest activity first. A job sits at the position of its newest
+   * record; later pages skip jobs whose newest record came before the cursor.
+   */
+  async listJobs(userId: string, limit: number, cursor?: string): Promise<JobPage> {
+    const from = this.decodeCursor(userId, cursor);
+    const jobs: JobSummary[] = [];
+    const seen = new Set<string>();
+    let start: Record<string, unknown> | undefined = from?.k;
+    for (;;) {
+      const out: QueryCommandOutput = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: TIMESTAMP_INDEX,
+          KeyConditionExpression: 'user_id = :u',
+          ExpressionAttributeValues: { ':u': userId },
+          ScanIndexForward: false,
+          ExclusiveStartKey: start,
+          Limit: 100,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const rec = toRecord(item);
+        if (seen.has(rec.jobId)) continue;
+        seen.add(rec.jobId);
+        if (from) {
+          const newest = (await this.queryJob(userId, rec.jobId, true))[0];
+          // Listed on an earlier page: its newest record lies before the cursor.
+          if (newest && (Number(newest.timestamp) > from.k.timestamp || newest.session_id === from.k.session_id)) continue;
+        }
+        jobs.push({ jobId: rec.jobId, lastRoute: rec.route, lastTimestamp: rec.timestamp, lastCreatedAt: rec.createdAt });
+        if (jobs.length === limit) {
+          const k = { user_id: rec.userId, session_id: String(item.session_id), timestamp: rec.timestamp };
+          return { jobs, nextCursor: Buffer.from(JSON.stringify({ k })).toString('base64url') };
+        }
+      }
+      start = out.LastEvaluatedKey;
+      if (!start) return { jobs };
+    }
+  }
+
+  async deleteJob(userId: string, jobId: string): Promise<number> {
+    const items = await this.queryJob(userId, jobId, false);
+    const keys = items.map((i) => ({ user_id: String(i.user_id), session_id: String(i.session_id) }));
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt === 5) throw new Error('DynamoDB kept returning unprocessed deletes');
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (out.UnprocessedItems?.[this.table] ?? []).flatMap((r) =>
+          r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: { user_id: String(r.DeleteRequest.Key.user_id), session_id: String(r.DeleteRequest.Key.session_id) } } }] : [],
+        );
+      }
+    }
+    if ((await this.jobOwner(jobId)) === userId) {
+      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: ownerKey(jobId), ConditionExpression: '#o = :u', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':u': userId } }));
+    }
+    return keys.length;
+  }
+}

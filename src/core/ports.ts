@@ -1,0 +1,160 @@
+/**
+ * The seams of the story core. Every provider and store the core talks to sits behind one
+ * of these small interfaces; implementations live outside `src/core` (AWS SDK, offline
+ * engines) and are chosen by the validated config in `src/platform/config.ts`.
+ *
+ * Nothing in `src/core` imports the AWS SDK or Express.
+ */
+import type { TextTask } from './prompts';
+
+/** Who is calling, taken only from a verified ID token's claims. */
+export interface Caller {
+  sub: string;
+  email: string;
+  username: string;
+  groups: string[];
+}
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A rendered prompt for providers that talk to a real language model. */
+export interface PromptText {
+  system: string;
+  user: string;
+  /** Name of the structured result (used as a tool name by tool-use providers). */
+  resultName: string;
+  /** JSON schema of the structured result the model must return. */
+  jsonSchema: Record<string, unknown>;
+}
+
+export interface TextCall {
+  /** The typed task: offline engines work from these fields directly. */
+  task: TextTask;
+  /** The same task rendered for a language model. */
+  prompt: PromptText;
+  /** Provider-local model id (the part after `bedrock/`). */
+  modelId: string;
+  /** Stable seed for deterministic engines (the job id). */
+  seed: string;
+  /** 1-based attempt number; above 1 the previous output failed validation. */
+  attempt: number;
+  /** Why the previous attempt was rejected, for repair prompts. */
+  repairHint?: string;
+  signal?: AbortSignal;
+  /** Streaming providers report text as it arrives. */
+  onDelta?: (text: string) => void;
+}
+
+export interface TextOutput {
+  /** The parsed structured result; the core validates and normalises it. */
+  data: unknown;
+  model: string;
+  usage?: TokenUsage;
+}
+
+/** A text model that returns structured (JSON) results. */
+export interface TextModel {
+  /** Provider name reported in results' metadata, e.g. `offline-story-writer`, `bedrock`. */
+  readonly provider: string;
+  generate(call: TextCall): Promise<TextOutput>;
+}
+
+export interface ImageRequest {
+  /** Scene description. */
+  prompt: string;
+  artStyle: string;
+  /** Stable seed (job id + panel number) for deterministic engines. */
+  seed: string;
+  width: number;
+  height: number;
+  signal?: AbortSignal;
+}
+
+export interface ImageEditRequest extends ImageRequest {
+  /** The original PNG the edit starts from. */
+  original: Uint8Array;
+  /** What the user asked to change. */
+  instruction: string;
+}
+
+export interface GeneratedImage {
+  png: Uint8Array;
+  model: string;
+}
+
+/** An image model: text-to-image and edit-from-original. */
+export interface ImageModel {
+  readonly provider: string;
+  generate(req: ImageRequest): Promise<GeneratedImage>;
+  edit(req: ImageEditRequest): Promise<GeneratedImage>;
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** Object storage for story images (S3 in every environment). */
+export interface ImageStore {
+  readonly bucket: string;
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** The object's bytes, or `null` when there is no such object. */
+  get(key: string): Promise<Uint8Array | null>;
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  list(prefix: string): Promise<StoredObject[]>;
+  deleteMany(keys: string[]): Promise<number>;
+}
+
+/** One tracked route call. */
+export interface TrackingRecord {
+  userId: string;
+  jobId: string;
+  route: string;
+  timestamp: number;
+  createdAt: string;
+  requestId: string;
+  request: unknown;
+  response: unknown;
+  status: 'success' | 'error';
+  provider?: string;
+  usage?: Array<TokenUsage & { model: string; latencyMs: number }>;
+}
+
+export interface JobSummary {
+  jobId: string;
+  lastRoute: string;
+  lastTimestamp: number;
+  lastCreatedAt: string;
+}
+
+export interface JobPage {
+  jobs: JobSummary[];
+  nextCursor?: string;
+}
+
+/** The sessions table: every route call is recorded here. */
+export interface SessionStore {
+  record(rec: TrackingRecord): Promise<void>;
+  /** Records the first user of a job id (best effort; conditional write). */
+  claimJob(jobId: string, userId: string): Promise<void>;
+  /** The user who first used a job id, if any. */
+  jobOwner(jobId: string): Promise<string | undefined>;
+  listJobs(userId: string, limit: number, cursor?: string): Promise<JobPage>;
+  /** A job's records, oldest first. */
+  jobRecords(userId: string, jobId: string): Promise<TrackingRecord[]>;
+  deleteJob(userId: string, jobId: string): Promise<number>;
+}
+
+/** Counters and structured logs; never carries secrets or tokens. */
+export interface Telemetry {
+  count(metric: string, by?: number): void;
+  log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Clock {
+  now(): number;
+}

@@ -1,0 +1,447 @@
+/**
+ * The story core: the six story routes, independent of how they are reached (Lambda,
+ * Express agent, CLI) and of which providers and stores sit behind the ports.
+ */
+import type { z } from 'zod';
+import { mapSettled } from './concurrency';
+import { badGateway, badRequest, forbidden, HttpError, isAbortError, notFound } from './errors';
+import {
+  normaliseOutline,
+  normaliseSegment,
+  normaliseStory,
+  normaliseTopics,
+  outlineSpeakers,
+  type Checked,
+} from './normalise';
+import type { Caller, Clock, ImageModel, ImageStore, SessionStore, Telemetry, TextModel, TokenUsage } from './ports';
+import { renderPrompt, storyTask, type TextTask } from './prompts';
+import {
+  NARRATOR,
+  outlineResultSchema,
+  requestRules,
+  segmentResultSchema,
+  storyResultSchema,
+  topicsResultSchema,
+  validateRequest,
+  type ImageRequestBody,
+  type ImageSegmentInput,
+  type RequestRule,
+} from './schemas';
+
+export interface StorySettings {
+  /** Full model ids, with provider prefix, that callers may choose. The first is the default. */
+  allowedModels: readonly string[];
+  defaultModelId: string;
+  textMaxAttempts: number;
+  imageConcurrency: number;
+  presignSeconds: number;
+  imageWidth: number;
+  imageHeight: number;
+}
+
+export interface StoryDeps {
+  text: TextModel;
+  image: ImageModel;
+  images: ImageStore;
+  sessions: SessionStore;
+  telemetry: Telemetry;
+  clock: Clock;
+  newId: () => string;
+  settings: StorySettings;
+}
+
+export type ProgressEvent =
+  | { type: 'stage'; stage: string; detail?: string }
+  | { type: 'delta'; text: string }
+  | { type: 'panel'; panel: number; of: number; segment: Record<string, unknown> };
+
+export interface CallContext {
+  caller: Caller;
+  requestId: string;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface RouteOutcome {
+  route: string;
+  jobId: string;
+  result: Record<string, unknown>;
+  /** What the tracking row stores as the response (no presigned URLs). */
+  tracked: Record<string, unknown>;
+  usage: UsageRow[];
+}
+
+type UsageRow = TokenUsage & { model: string; latencyMs: number };
+
+export const STORY_ROUTES = {
+  '/generate-topics-ideas': 'generate_topics_ideas',
+  '/generate-story-outline': 'generate_story_outline_description',
+  '/generate-story': 'generate_entire_story',
+  '/regenerate-segment': 'regenerate_story_segment',
+  '/generate-story-image': 'generate_entire_story_image',
+  '/regenerate-segment-image': 'regenerate_segment_image',
+} as const;
+export type StoryPath = keyof typeof STORY_ROUTES;
+export const isStoryPath = (path: string): path is StoryPath => Object.hasOwn(STORY_ROUTES, path);
+
+const SEGMENT_KEY = /(?:^|\/)segment_(\d+)(?:_regenerated_\d+)?\.png$/;
+
+export function imageKey(sub: string, jobId: string, file: string): string {
+  return `users/${sub}/jobs/${jobId}/${file}`;
+}
+
+export function envelope(route: string, result: unknown, caller: Caller, requestId: string): Record<string, unknown> {
+  return {
+    success: true,
+    route,
+    result,
+    authenticated_user: { email: caller.email, sub: caller.sub, username: caller.username },
+    request_id: requestId,
+  };
+}
+
+export class StoryService {
+  constructor(private readonly deps: StoryDeps) {}
+
+  get provider(): { text: string; image: string } {
+    return { text: this.deps.text.provider, image: this.deps.image.provider };
+  }
+
+  /** Validates, runs and tracks one story route call; returns the success envelope. */
+  async call(path: StoryPath, body: Record<string, unknown>, ctx: CallContext): Promise<Record<string, unknown>> {
+    const route = STORY_ROUTES[path];
+    const started = this.deps.clock.now();
+    let outcome: RouteOutcome;
+    try {
+      outcome = await this.run(path, body, ctx);
+    } catch (err) {
+      this.deps.telemetry.count(`route_error.${route}`);
+      const jobId = typeof body.job_id === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(body.job_id) ? body.job_id : undefined;
+      // Validation failures are the caller's to fix; model and store failures are tracked.
+      if (jobId && !(err instanceof HttpError && err.status < 500) && !isAbortError(err)) {
+        await this.track(ctx, route, jobId, started, body, { error: err instanceof Error ? err.message : String(err) }, 'error', []);
+      }
+      throw err;
+    }
+    await this.track(ctx, route, outcome.jobId, started, body, outcome.tracked, 'success', outcome.usage);
+    return envelope(route, outcome.result, ctx.caller, ctx.requestId);
+  }
+
+  private async run(path: StoryPath, body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+    switch (path) {
+      case '/generate-topics-ideas':
+        return this.topics(body, ctx);
+      case '/generate-story-outline':
+        return this.outline(body, ctx);
+      case '/generate-story':
+        return this.story(body, ctx);
+      case '/regenerate-segment':
+        return this.segment(body, ctx);
+      case '/generate-story-image':
+        return this.storyImages(body, ctx);
+      case '/regenerate-segment-image':
+        return this.regenerateImage(body, ctx);
+    }
+  }
+
+  private async track(
+    ctx: CallContext,
+    route: string,
+    jobId: string,
+    timestamp: number,
+    request: Record<string, unknown>,
+    response: Record<string, unknown>,
+    status: 'success' | 'error',
+    usage: UsageRow[],
+  ): Promise<void> {
+    const { sessions, telemetry } = this.deps;
+    try {
+      await sessions.claimJob(jobId, ctx.caller.sub);
+      await sessions.record({
+        userId: ctx.caller.sub,
+        jobId,
+        route,
+        timestamp,
+        createdAt: new Date(timestamp).toISOString(),
+        requestId: ctx.requestId,
+        request,
+        response,
+        status,
+        provider: route.includes('image') ? this.deps.image.provider : this.deps.text.provider,
+        usage,
+      });
+      telemetry.count('tracking_records');
+    } catch (err) {
+      telemetry.count('tracking_failures');
+      telemetry.log('error', 'tracking failed; the story is unaffected', {
+        route,
+        job_id: jobId,
+        request_id: ctx.requestId,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private validate<T>(body: Record<string, unknown>, rule: RequestRule<T>): T {
+    return validateRequest(body, rule);
+  }
+
+  /** Resolves `model_id` against the allowlist; returns the provider-local id. */
+  resolveModel(requested: string | undefined): { full: string; local: string } {
+    const { allowedModels, defaultModelId } = this.deps.settings;
+    const wanted = requested ?? defaultModelId;
+    const full = allowedModels.find((m) => m === wanted || m === `bedrock/${wanted}`);
+    if (!full) throw badRequest(`model_id "${wanted}" is not supported; choose one of: ${allowedModels.join(', ')}`);
+    return { full, local: full.replace(/^bedrock\//, '') };
+  }
+
+  private jobIdOf(value: { job_id?: string }): string {
+    return value.job_id ?? this.deps.newId();
+  }
+
+  private stamp(): string {
+    return new Date(this.deps.clock.now()).toISOString();
+  }
+
+  /** Asks the text model, validates and normalises; bounded regeneration, then 502. */
+  private async generateText<R, V>(
+    task: TextTask,
+    schema: z.ZodType<R>,
+    check: (raw: R) => Checked<V>,
+    modelId: string,
+    seed: string,
+    ctx: CallContext,
+  ): Promise<{ value: V; usage: UsageRow[] }> {
+    const { text, settings, clock, telemetry } = this.deps;
+    const prompt = renderPrompt(task);
+    const usage: UsageRow[] = [];
+    let hint: string | undefined;
+    for (let attempt = 1; attempt <= settings.textMaxAttempts; attempt++) {
+      ctx.onProgress?.({ type: 'stage', stage: 'writing', detail: attempt > 1 ? `attempt ${attempt}` : undefined });
+      const t0 = clock.now();
+      const out = await text.generate({
+        task,
+        prompt,
+        modelId,
+        seed,
+        attempt,
+        repairHint: hint,
+        signal: ctx.signal,
+        onDelta: ctx.onProgress ? (d) => ctx.onProgress?.({ type: 'delta', text: d }) : undefined,
+      });
+      usage.push({ model: out.model, latencyMs: clock.now() - t0, inputTokens: out.usage?.inputTokens ?? 0, outputTokens: out.usage?.outputTokens ?? 0 });
+      const parsed = schema.safeParse(out.data);
+      if (!parsed.success) {
+        hint = `the JSON did not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 5).join('; ')}`;
+      } else {
+        const checked = check(parsed.data);
+        if (checked.ok) return { value: checked.value, usage };
+        hint = checked.problem;
+      }
+      telemetry.count('model_output_rejected');
+      telemetry.log('warn', 'model output rejected', { task: task.kind, attempt, problem: hint });
+    }
+    throw badGateway(`The story model's output broke the story rules after ${settings.textMaxAttempts} attempts (${hint ?? 'unknown problem'})`);
+  }
+
+  private meta(extra: Record<string, unknown>, caller: Caller, provider: string, model?: string): Record<string, unknown> {
+    return { ...extra, user_id: caller.sub, created_timestamp: this.stamp(), provider, ...(model ? { model_id: model } : {}) };
+  }
+
+  // ---- text routes ----------------------------------------------------------------------
+
+  private async topics(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+    const input = this.validate(body, requestRules.topics);
+    const model = this.resolveModel(input.model_id);
+    const jobId = this.jobIdOf(input);
+    const { value, usage } = await this.generateText({ kind: 'topics', input }, topicsResultSchema, normaliseTopics, model.local, jobId, ctx);
+    const result = {
+      ...value,
+      metadata: this.meta({ genre: input.genre, topics: input.topics, job_id: jobId }, ctx.caller, this.deps.text.provider, model.full),
+    };
+    return { route: STORY_ROUTES['/generate-topics-ideas'], jobId, result, tracked: result, usage };
+  }
+
+  private async outline(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+    const input = this.validate(body, requestRules.outline);
+    const model = this.resolveModel(input.model_id);
+    const jobId = this.jobIdOf(input);
+    const { value, usage } = await this.generateText(
+      { kind: 'outline', input },
+      outlineResultSchema,
+      (raw) => normaliseOutline(raw, input),
+      model.local,
+      jobId,
+      ctx,
+    );
+    const { user_id: _ignored, ...echo } = input;
+    const result = { ...value, metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, model.full) };
+    return { route: STORY_ROUTES['/generate-story-outline'], jobId, result, tracked: result, usage };
+  }
+
+  private async story(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+    const input = this.validate(body, requestRules.story);
+    const model = this.resolveModel(input.model_id);
+    const jobId = this.jobIdOf(input);
+    const speakers = outlineSpeakers(input.story_outline_description);
+    const task = storyTask(input, speakers);
+    if (task.kind !== 'story') throw new Error('unreachable');
+    const { value, usage } = await this.generateText(
+      task,
+      storyResultSchema,
+      (raw) => normaliseStory(raw, speakers, task.shape),
+      model.local,
+      jobId,
+      ctx,
+    );
+    const { user_id: _ignored, story_outline_description: _outline, ...echo } = input;
+    const result = {
+      story_parts: value.story_parts,
+      speaker_names: value.speaker_names,
+      metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, model.full),
+    };
+    return { route: STORY_ROUTES['/generate-story'], jobId, result, tracked: result, usage };
+  }
+
+  private async segment(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+    const input = this.validate(body, requestRules.segment);
+    const model = this.resolveModel(input.model_id);
+    const jobId = this.jobIdOf(input);
+    const speakers = outlineSpeakers([], [input.original_story_segment.speaker, ...input.original_story_segments.map((s) => s.speaker)]);
+    const { value, usage } = await this.generateText(
+      { kind: 'segment', input, speakers },
+      segmentResultSchema,
+      (raw) => normaliseSegment(raw, input, speakers),
+      model.local,
+      jobId,
+      ctx,
+    );
+    const { user_id: _ignored, ...echo } = input;
+    const result = { ...value, metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, model.full) };
+    return { route: STORY_ROUTES['/regenerate-segment'], jobId, result, tracked: result, usage };
+  }
+
+  // ---- image routes ---------------------------------------------------------------------
+
+  /** One scene per section from its Narrator segments (the old service's shape). */
+  static scenesFromStory(parts: NonNullable<ImageRequestBody['complete_story_parts']>): ImageSegmentInput[] {
+    const scenes: ImageSegmentInput[] = [];
+    for (const part of parts) {
+      for (const section of part.sections) {
+        const narration = section.segments.filter((s) => s.speaker.trim().toLowerCase() === NARRATOR.toLowerCase());
+        const chosen = narration.length > 0 ? narration : section.segments;
+        const content = chosen.map((s) => s.segment_content.trim()).filter(Boolean).join(' ');
+        if (!content) continue;
+        scenes.push({ story_segment_content: content, story_segment_number: scenes.length + 1, story_segment_speaker: NARRATOR });
+      }
+    }
+    return scenes;
+  }
+
+  private async storyImages(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+    const input = this.validate(body, requestRules.image);
+    const { image, images, settings, telemetry } = this.deps;
+    const scenes = input.story_segments?.length ? input.story_segments : StoryService.scenesFromStory(input.complete_story_parts ?? []);
+    const panels = scenes.slice(0, input.number_of_panels);
+    const sub = ctx.caller.sub;
+    ctx.onProgress?.({ type: 'stage', stage: 'illustrating', detail: `${panels.length} panels` });
+    let done = 0;
+    const settled = await mapSettled(panels, settings.imageConcurrency, async (scene) => {
+      ctx.signal?.throwIfAborted();
+      const n = scene.story_segment_number;
+      const generated = await image.generate({
+        prompt: scene.story_segment_content,
+        artStyle: input.art_style,
+        seed: `${input.job_id}:${n}`,
+        width: settings.imageWidth,
+        height: settings.imageHeight,
+        signal: ctx.signal,
+      });
+      const key = imageKey(sub, input.job_id, `segment_${n}.png`);
+      await images.put(key, generated.png, 'image/png');
+      const segment = {
+        ...scene,
+        image_s3_uri: `s3://${images.bucket}/${key}`,
+        image_presigned_url: await images.presignGet(key, settings.presignSeconds),
+      };
+      done += 1;
+      ctx.onProgress?.({ type: 'panel', panel: done, of: panels.length, segment });
+      return segment;
+    });
+    const made = settled.flatMap((s) => (s.ok ? [s.value] : []));
+    const failures = settled.flatMap((s) => (s.ok ? [] : [s.error]));
+    for (const err of failures) {
+      telemetry.count('panel_failures');
+      telemetry.log('warn', 'panel image failed', { job_id: input.job_id, error: err instanceof Error ? err.message : String(err) });
+    }
+    if (made.length === 0) {
+      const first = failures[0];
+      if (first instanceof HttpError || isAbortError(first)) throw first;
+      throw badGateway('The image model could not draw any panel');
+    }
+    const metadata: Record<string, unknown> = this.meta(
+      { art_style: input.art_style, number_of_panels: input.number_of_panels, job_id: input.job_id },
+      ctx.caller,
+      image.provider,
+    );
+    if (made.length < input.number_of_panels) {
+      const reason = failures.length > 0 ? `${failures.length} failed` : `the story has ${scenes.length} scenes`;
+      metadata.panel_count_warning = `Only ${made.length} of ${input.number_of_panels} panels could be generated (${reason})`;
+    }
+    const result = { story_segments: made, metadata };
+    const tracked = { story_segments: made.map(({ image_presigned_url: _url, ...rest }) => rest), metadata };
+    return { route: STORY_ROUTES['/generate-story-image'], jobId: input.job_id, result, tracked, usage: [] };
+  }
+
+  /** The caller's own image key from an s3:// URI, or a 400/403. */
+  ownImageKey(uri: string, caller: Caller): string {
+    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri.trim());
+    if (!m) throw badRequest('original_segment_image_s3_uri must be an s3:// URI of a story image');
+    const [, bucket, key] = m as unknown as [string, string, string];
+    if (bucket !== this.deps.images.bucket) throw forbidden('original_segment_image_s3_uri is not in this platform\'s image bucket');
+    const segments = key.split('/');
+    if (!key.startsWith(`users/${caller.sub}/`) || segments.some((s) => s === '' || s === '.' || s === '..')) {
+      throw forbidden('original_segment_image_s3_uri belongs to another user');
+    }
+    return key;
+  }
+
+  private async regenerateImage(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+    const input = this.validate(body, requestRules.regenerateImage);
+    const { image, images, settings } = this.deps;
+    const key = this.ownImageKey(input.original_segment_image_s3_uri, ctx.caller);
+    const m = SEGMENT_KEY.exec(key);
+    if (!m) throw badRequest('original_segment_image_s3_uri must name a segment image (segment_<n>.png)');
+    const n = Number(m[1]);
+    const original = await images.get(key);
+    if (!original) throw notFound('The original segment image does not exist');
+    ctx.onProgress?.({ type: 'stage', stage: 'illustrating', detail: `segment ${n}` });
+    const ts = this.deps.clock.now();
+    const edited = await image.edit({
+      original,
+      instruction: input.user_request,
+      prompt: input.user_request,
+      artStyle: input.art_style ?? '',
+      seed: `${input.job_id}:${n}:${ts}`,
+      width: settings.imageWidth,
+      height: settings.imageHeight,
+      signal: ctx.signal,
+    });
+    const newKey = imageKey(ctx.caller.sub, input.job_id, `segment_${n}_regenerated_${ts}.png`);
+    await images.put(newKey, edited.png, 'image/png');
+    const uri = `s3://${images.bucket}/${newKey}`;
+    const metadata = this.meta(
+      { user_request: input.user_request, original_segment_image_s3_uri: input.original_segment_image_s3_uri, job_id: input.job_id },
+      ctx.caller,
+      image.provider,
+    );
+    const result = {
+      new_story_segment_image_s3_uri: uri,
+      new_story_segment_image_presigned_url: await images.presignGet(newKey, settings.presignSeconds),
+      metadata,
+    };
+    return { route: STORY_ROUTES['/regenerate-segment-image'], jobId: input.job_id, result, tracked: { new_story_segment_image_s3_uri: uri, metadata }, usage: [] };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The whole platform on one machine: local AWS servers, the Lambda handlers they back,
+ * and the gateway in front. `npm start`, the tests and the bench all use this.
+ */
+import type http from 'node:http';
+import { handler as dataOps } from '../lambda/data-ops';
+import { platformFromEnv } from '../lambda/apigw';
+import { handler as imageRegen, IMAGE_ROUTES } from '../lambda/image-regen';
+import { handler as textRegen, TEXT_ROUTES } from '../lambda/text-regen';
+import { TokenVerifier } from '../platform/auth';
+import { loadConfig } from '../platform/config';
+import type { Platform } from '../platform/platform';
+import { createGateway, listen, type GatewayRoute } from './gateway';
+import { startLocalServices, type LocalPorts, type LocalServices } from './services';
+
+export const LOCAL_ROUTES: GatewayRoute[] = [
+  ...TEXT_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: textRegen })),
+  ...IMAGE_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: imageRegen })),
+  { method: 'GET', resource: '/jobs', handler: dataOps },
+  { method: 'GET', resource: '/jobs/{job_id}', handler: dataOps },
+  { method: 'DELETE', resource: '/jobs/{job_id}', handler: dataOps },
+];
+
+export interface LocalPlatform {
+  url: string;
+  port: number;
+  services: LocalServices;
+  platform: Platform;
+  gateway: http.Server;
+  stop(): Promise<void>;
+}
+
+export interface LocalPlatformOptions {
+  dataDir: string;
+  port: number;
+  ports: LocalPorts;
+}
+
+/**
+ * Starts everything. The Lambda handlers read their configuration from `process.env`, just
+ * as in AWS, so the local servers' addresses are placed there before the first call.
+ */
+export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<LocalPlatform> {
+  const services = await startLocalServices({ dataDir: opts.dataDir, ports: opts.ports });
+  try {
+    Object.assign(process.env, services.env);
+    const config = loadConfig(process.env);
+    const platform = platformFromEnv();
+    if (!config.auth) throw new Error('local Cognito settings missing');
+    const verifier = new TokenVerifier(config.auth);
+    const gateway = createGateway({
+      routes: LOCAL_ROUTES,
+      verifier,
+      health: () => ({
+        providers: platform.story.provider,
+        cognito: { endpoint: `http://127.0.0.1:${services.ports.cognito}`, user_pool_id: services.userPoolId, client_id: services.clientId },
+        counters: Object.fromEntries(platform.telemetry.counters),
+      }),
+    });
+    const port = await listen(gateway, opts.port);
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      services,
+      platform,
+      gateway,
+      stop: async () => {
+        await new Promise<void>((resolve) => {
+          gateway.close(() => resolve());
+          gateway.closeAllConnections();
+        });
+        await services.stop();
+      },
+    };
+  } catch (err) {
+    await services.stop();
+    throw err;
+  }
+}

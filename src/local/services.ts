@@ -1,0 +1,322 @@
+/**
+ * The local AWS: real servers that speak the AWS wire protocols — s3rver (S3), dynalite
+ * (DynamoDB) and cognito-local (Cognito, as a child process) — plus the bootstrap that
+ * creates the bucket, the sessions table with its GSIs, the user pool, app client, groups
+ * and demo user. Used by `npm start` and by the test suite alike.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  AdminSetUserPasswordCommand,
+  CognitoIdentityProviderClient,
+  CreateGroupCommand,
+  CreateUserPoolClientCommand,
+  CreateUserPoolCommand,
+  DescribeUserPoolClientCommand,
+  InitiateAuthCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { ROUTE_TIMESTAMP_INDEX, TIMESTAMP_INDEX } from '../aws/dynamo-session-store';
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const LOCAL_REGION = 'us-east-1';
+
+export interface LocalUser {
+  email: string;
+  password: string;
+  groups: string[];
+}
+
+export const DEMO_USER: LocalUser = { email: 'demo@story42.local', password: 'Demo-Story42!', groups: ['user'] };
+export const ADMIN_USER: LocalUser = { email: 'admin@story42.local', password: 'Admin-Story42!', groups: ['admin', 'user'] };
+
+export interface LocalPorts {
+  s3: number;
+  dynamodb: number;
+  cognito: number;
+}
+
+export interface LocalServices {
+  ports: LocalPorts;
+  bucket: string;
+  table: string;
+  userPoolId: string;
+  clientId: string;
+  /** Environment for `loadConfig` pointing every store at the local servers. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    readonly variable: string,
+  ) {
+    super(`Port ${port} is already in use. Set ${variable} to a free port (e.g. ${variable}=${port + 100}) and try again.`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/** Fails with a clear message when a port is taken. */
+export function assertPortFree(port: number, variable: string, host = '127.0.0.1'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', () => reject(new PortInUseError(port, variable)));
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
+/** A free port chosen by the OS (for tests). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it was ready`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not open port ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function startCognito(port: number, dir: string): ChildProcess {
+  mkdirSync(dir, { recursive: true });
+  const bin = require.resolve('cognito-local/lib/bin/start.js');
+  const child = spawn(process.execPath, [bin], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DEBUG: '', NODE_NO_WARNINGS: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.resume();
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  }
+}
+
+export async function ensureSessionsTable(ddb: DynamoDBClient, table: string): Promise<void> {
+  try {
+    await ddb.send(new DescribeTableCommand({ TableName: table }));
+    return;
+  } catch (err) {
+    if (!(err instanceof Error && err.name === 'ResourceNotFoundException')) throw err;
+  }
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'user_id', AttributeType: 'S' },
+        { AttributeName: 'session_id', AttributeType: 'S' },
+        { AttributeName: 'timestamp', AttributeType: 'N' },
+        { AttributeName: 'route', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'user_id', KeyType: 'HASH' },
+        { AttributeName: 'session_id', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TIMESTAMP_INDEX,
+          KeySchema: [
+            { AttributeName: 'user_id', KeyType: 'HASH' },
+            { AttributeName: 'timestamp', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: ROUTE_TIMESTAMP_INDEX,
+          KeySchema: [
+            { AttributeName: 'route', KeyType: 'HASH' },
+            { AttributeName: 'timestamp', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  for (let i = 0; i < 100; i++) {
+    const out = await ddb.send(new DescribeTableCommand({ TableName: table }));
+    if (out.Table?.TableStatus === 'ACTIVE' && (out.Table.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`table ${table} did not become ACTIVE`);
+}
+
+export function cognitoClient(port: number): CognitoIdentityProviderClient {
+  return new CognitoIdentityProviderClient({ endpoint: `http://127.0.0.1:${port}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}
+
+export async function createUser(cognito: CognitoIdentityProviderClient, userPoolId: string, user: LocalUser): Promise<void> {
+  await cognito.send(
+    new AdminCreateUserCommand({
+      UserPoolId: userPoolId,
+      Username: user.email,
+      MessageAction: 'SUPPRESS',
+      UserAttributes: [
+        { Name: 'email', Value: user.email },
+        { Name: 'email_verified', Value: 'true' },
+      ],
+    }),
+  );
+  await cognito.send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: user.email, Password: user.password, Permanent: true }));
+  for (const group of user.groups) {
+    await cognito.send(new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: user.email, GroupName: group }));
+  }
+}
+
+const poolFileSchema = z.object({ userPoolId: z.string(), clientId: z.string() });
+
+/** The user pool and app client, created once per data directory and reused after. */
+async function ensureUserPool(cognito: CognitoIdentityProviderClient, stateFile: string, users: LocalUser[]): Promise<z.infer<typeof poolFileSchema>> {
+  if (existsSync(stateFile)) {
+    const saved = poolFileSchema.safeParse(JSON.parse(readFileSync(stateFile, 'utf8')));
+    if (saved.success) {
+      try {
+        await cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: saved.data.userPoolId, ClientId: saved.data.clientId }));
+        return saved.data;
+      } catch {
+        // The cognito data was removed: create a fresh pool below.
+      }
+    }
+  }
+  const pool = await cognito.send(
+    new CreateUserPoolCommand({
+      PoolName: 'story42-local',
+      UsernameAttributes: ['email'],
+      AutoVerifiedAttributes: ['email'],
+      Policies: { PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: false, RequireSymbols: true } },
+    }),
+  );
+  const userPoolId = pool.UserPool?.Id;
+  if (!userPoolId) throw new Error('cognito-local returned no user pool id');
+  const client = await cognito.send(
+    new CreateUserPoolClientCommand({ UserPoolId: userPoolId, ClientName: 'story42-web', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }),
+  );
+  const clientId = client.UserPoolClient?.ClientId;
+  if (!clientId) throw new Error('cognito-local returned no app client id');
+  for (const group of ['admin', 'user']) await cognito.send(new CreateGroupCommand({ UserPoolId: userPoolId, GroupName: group }));
+  for (const user of users) await createUser(cognito, userPoolId, user);
+  const state = { userPoolId, clientId };
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  return state;
+}
+
+/** Logs a user in with USER_PASSWORD_AUTH and returns the ID token. */
+export async function idTokenFor(cognitoPort: number, clientId: string, user: Pick<LocalUser, 'email' | 'password'>): Promise<string> {
+  const out = await cognitoClient(cognitoPort).send(
+    new InitiateAuthCommand({ ClientId: clientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: user.email, PASSWORD: user.password } }),
+  );
+  const token = out.AuthenticationResult?.IdToken;
+  if (!token) throw new Error('Cognito returned no ID token');
+  return token;
+}
+
+export interface StartOptions {
+  dataDir: string;
+  ports: LocalPorts;
+  bucket?: string;
+  table?: string;
+  users?: LocalUser[];
+}
+
+export async function startLocalServices(opts: StartOptions): Promise<LocalServices> {
+  const bucket = opts.bucket ?? 'story42-local-story-images';
+  const table = opts.table ?? 'story42-local-story-sessions';
+  const { ports } = opts;
+  await assertPortFree(ports.s3, 'STORY42_S3_PORT');
+  await assertPortFree(ports.dynamodb, 'STORY42_DYNAMODB_PORT');
+  await assertPortFree(ports.cognito, 'STORY42_COGNITO_PORT');
+  for (const d of ['s3', 'dynamodb', 'cognito']) mkdirSync(path.join(opts.dataDir, d), { recursive: true });
+
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const cognitoChild = startCognito(ports.cognito, path.join(opts.dataDir, 'cognito'));
+    stops.push(() => stopChild(cognitoChild));
+
+    // s3rver and dynalite are CommonJS libraries without types of their own.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const S3rver = require('s3rver') as new (o: Record<string, unknown>) => { run(): Promise<unknown>; close(): Promise<void> };
+    const s3rver = new S3rver({ port: ports.s3, address: '127.0.0.1', directory: path.join(opts.dataDir, 's3'), silent: true });
+    await s3rver.run();
+    stops.push(() => s3rver.close());
+
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const dynalite = require('dynalite') as (o: Record<string, unknown>) => import('node:net').Server;
+    const dyn = dynalite({ path: path.join(opts.dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((resolve, reject) => {
+      dyn.once('error', reject);
+      dyn.listen(ports.dynamodb, '127.0.0.1', () => resolve());
+    });
+    stops.push(() => new Promise<void>((resolve) => dyn.close(() => resolve())));
+
+    const s3 = new S3Client({ endpoint: `http://127.0.0.1:${ports.s3}`, forcePathStyle: true, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    await ensureBucket(s3, bucket);
+    const ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${ports.dynamodb}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    await ensureSessionsTable(ddb, table);
+
+    await waitForPort(ports.cognito, cognitoChild, 'cognito-local');
+    const cognito = cognitoClient(ports.cognito);
+    const pool = await ensureUserPool(cognito, path.join(opts.dataDir, 'local-platform.json'), opts.users ?? [DEMO_USER, ADMIN_USER]);
+    const issuer = `http://127.0.0.1:${ports.cognito}/${pool.userPoolId}`;
+    const env: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      STORY42_IMAGES_BUCKET: bucket,
+      STORY42_SESSIONS_TABLE: table,
+      STORY42_S3_ENDPOINT: `http://127.0.0.1:${ports.s3}`,
+      STORY42_DYNAMODB_ENDPOINT: `http://127.0.0.1:${ports.dynamodb}`,
+      STORY42_COGNITO_USER_POOL_ID: pool.userPoolId,
+      STORY42_COGNITO_CLIENT_ID: pool.clientId,
+      STORY42_COGNITO_ISSUER: issuer,
+      STORY42_COGNITO_JWKS_URI: `${issuer}/.well-known/jwks.json`,
+    };
+    return { ports, bucket, table, userPoolId: pool.userPoolId, clientId: pool.clientId, env, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * ID-token verification the way API Gateway's Cognito authorizer does it: RS256 signature
+ * against the pool's JWKS, issuer, audience (the app client id), `token_use` = id, expiry.
+ * Works with real Cognito and with cognito-local (whose pool ids look like `local_XXXX`).
+ */
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+
+export interface AuthSettings {
+  issuer: string;
+  clientId: string;
+  jwksUri: string;
+}
+
+export class TokenVerifier {
+  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+
+  constructor(private readonly settings: AuthSettings) {
+    this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  }
+
+  /** The verified claims, or `undefined` for any token that is not a valid ID token. */
+  async verify(authorization: string | undefined): Promise<JWTPayload | undefined> {
+    if (!authorization) return undefined;
+    const token = authorization.replace(/^Bearer\s+/i, '').trim();
+    if (!token || token.split('.').length !== 3) return undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.jwks, {
+        issuer: this.settings.issuer,
+        audience: this.settings.clientId,
+        algorithms: ['RS256'],
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      if (payload.token_use !== 'id') return undefined;
+      return payload;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Claims as API Gateway's Cognito authorizer hands them to a Lambda: every value a string. */
+export function claimsAsStrings(payload: JWTPayload): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(payload)) {
+    if (v === undefined || v === null) continue;
+    if (k === 'exp' || k === 'iat' || k === 'auth_time') {
+      out[k] = typeof v === 'number' ? new Date(v * 1000).toUTCString() : String(v);
+    } else if (Array.isArray(v)) {
+      out[k] = v.map(String).join(',');
+    } else {
+      out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }
+  }
+  return out;
+}

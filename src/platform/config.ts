@@ -1,0 +1,140 @@
+/**
+ * The one validated configuration object. Every entrypoint builds it from the environment
+ * with `loadConfig(process.env)`; providers and stores are chosen from it and nowhere else.
+ */
+import { z } from 'zod';
+
+export const TEXT_PROVIDERS = ['offline'] as const;
+export const IMAGE_PROVIDERS = ['offline'] as const;
+
+export const DEFAULT_MODELS = [
+  'bedrock/us.amazon.nova-pro-v1:0',
+  'bedrock/us.openai.gpt-oss-120b-1:0',
+  'bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0',
+] as const;
+
+const int = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer between ${min} and ${max} (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const choice = <T extends readonly [string, ...string[]]>(name: string, values: T, fallback: T[number]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): T[number] => {
+      const value = v === undefined || v.trim() === '' ? fallback : v.trim();
+      if (!(values as readonly string[]).includes(value)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be one of: ${values.join(', ')} (got "${value}")` });
+        return z.NEVER;
+      }
+      return value as T[number];
+    });
+
+const optionalUrl = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      try {
+        return new URL(v).toString().replace(/\/$/, '');
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a URL (got "${v}")` });
+        return z.NEVER;
+      }
+    });
+
+const envSchema = z.object({
+  STORY42_TEXT_PROVIDER: choice('STORY42_TEXT_PROVIDER', TEXT_PROVIDERS, 'offline'),
+  STORY42_IMAGE_PROVIDER: choice('STORY42_IMAGE_PROVIDER', IMAGE_PROVIDERS, 'offline'),
+  AWS_REGION: z.string().optional(),
+  AWS_DEFAULT_REGION: z.string().optional(),
+  STORY42_IMAGES_BUCKET: z.string().trim().min(3, { error: 'STORY42_IMAGES_BUCKET must name the story images bucket' }),
+  STORY42_SESSIONS_TABLE: z.string().trim().min(3, { error: 'STORY42_SESSIONS_TABLE must name the sessions table' }),
+  STORY42_S3_ENDPOINT: optionalUrl('STORY42_S3_ENDPOINT'),
+  STORY42_DYNAMODB_ENDPOINT: optionalUrl('STORY42_DYNAMODB_ENDPOINT'),
+  STORY42_IMAGE_CONCURRENCY: int('STORY42_IMAGE_CONCURRENCY', 1, 32, 6),
+  STORY42_OFFLINE_IMAGE_LATENCY_MS: int('STORY42_OFFLINE_IMAGE_LATENCY_MS', 0, 600_000, 0),
+  STORY42_TEXT_MAX_ATTEMPTS: int('STORY42_TEXT_MAX_ATTEMPTS', 1, 5, 3),
+  STORY42_MAX_BODY_BYTES: int('STORY42_MAX_BODY_BYTES', 1024, 10 * 1024 * 1024, 1024 * 1024),
+  STORY42_IMAGE_SIZE: int('STORY42_IMAGE_SIZE', 64, 1024, 512),
+  STORY42_TRACKING_TTL_DAYS: int('STORY42_TRACKING_TTL_DAYS', 0, 3650, 0),
+  STORY42_ALLOWED_MODELS: z.string().optional(),
+  STORY42_COGNITO_USER_POOL_ID: z.string().optional(),
+  STORY42_COGNITO_CLIENT_ID: z.string().optional(),
+  STORY42_COGNITO_ISSUER: optionalUrl('STORY42_COGNITO_ISSUER'),
+  STORY42_COGNITO_JWKS_URI: optionalUrl('STORY42_COGNITO_JWKS_URI'),
+});
+
+export interface Config {
+  textProvider: (typeof TEXT_PROVIDERS)[number];
+  imageProvider: (typeof IMAGE_PROVIDERS)[number];
+  region: string;
+  imagesBucket: string;
+  sessionsTable: string;
+  endpoints: { s3?: string; dynamodb?: string };
+  imageConcurrency: number;
+  offlineImageLatencyMs: number;
+  textMaxAttempts: number;
+  maxBodyBytes: number;
+  imageSize: number;
+  trackingTtlDays: number;
+  allowedModels: string[];
+  presignSeconds: number;
+  /** Token verification (the agent and the local gateway verify ID tokens themselves). */
+  auth?: { issuer: string; clientId: string; jwksUri: string };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.message}`).join('\n')}`);
+  }
+  const e = parsed.data;
+  const region = e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const allowedModels = (e.STORY42_ALLOWED_MODELS ?? DEFAULT_MODELS.join(','))
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean)
+    .map((m) => (m.startsWith('bedrock/') ? m : `bedrock/${m}`));
+  if (allowedModels.length === 0) throw new ConfigError('Invalid configuration:\n  - STORY42_ALLOWED_MODELS must list at least one model id');
+  let auth: Config['auth'];
+  if (e.STORY42_COGNITO_CLIENT_ID && (e.STORY42_COGNITO_ISSUER || e.STORY42_COGNITO_USER_POOL_ID)) {
+    const issuer = e.STORY42_COGNITO_ISSUER ?? `https://cognito-idp.${region}.amazonaws.com/${e.STORY42_COGNITO_USER_POOL_ID}`;
+    auth = { issuer, clientId: e.STORY42_COGNITO_CLIENT_ID, jwksUri: e.STORY42_COGNITO_JWKS_URI ?? `${issuer}/.well-known/jwks.json` };
+  }
+  return {
+    textProvider: e.STORY42_TEXT_PROVIDER,
+    imageProvider: e.STORY42_IMAGE_PROVIDER,
+    region,
+    imagesBucket: e.STORY42_IMAGES_BUCKET,
+    sessionsTable: e.STORY42_SESSIONS_TABLE,
+    endpoints: { s3: e.STORY42_S3_ENDPOINT, dynamodb: e.STORY42_DYNAMODB_ENDPOINT },
+    imageConcurrency: e.STORY42_IMAGE_CONCURRENCY,
+    offlineImageLatencyMs: e.STORY42_OFFLINE_IMAGE_LATENCY_MS,
+    textMaxAttempts: e.STORY42_TEXT_MAX_ATTEMPTS,
+    maxBodyBytes: e.STORY42_MAX_BODY_BYTES,
+    imageSize: e.STORY42_IMAGE_SIZE,
+    trackingTtlDays: e.STORY42_TRACKING_TTL_DAYS,
+    allowedModels,
+    presignSeconds: 3600,
+    auth,
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Builds the story core's dependencies from the one config object: the only place where
+ * providers and stores are chosen.
+ */
+import { randomUUID } from 'node:crypto';
+import { dynamoDocumentClient, s3Client } from '../aws/clients';
+import { DynamoSessionStore } from '../aws/dynamo-session-store';
+import { S3ImageStore } from '../aws/s3-image-store';
+import { JobsService } from '../core/jobs-service';
+import type { ImageModel, ImageStore, SessionStore, TextModel } from '../core/ports';
+import { StoryService } from '../core/story-service';
+import { OfflineIllustrator } from '../offline/illustrator';
+import { OfflineStoryWriter } from '../offline/writer';
+import type { Config } from './config';
+import { ConsoleTelemetry } from './telemetry';
+
+export interface Platform {
+  config: Config;
+  story: StoryService;
+  jobs: JobsService;
+  telemetry: ConsoleTelemetry;
+}
+
+export function createTextModel(config: Config): TextModel {
+  switch (config.textProvider) {
+    case 'offline':
+      return new OfflineStoryWriter();
+  }
+}
+
+export function createImageModel(config: Config): ImageModel {
+  switch (config.imageProvider) {
+    case 'offline':
+      return new OfflineIllustrator({ latencyMs: config.offlineImageLatencyMs });
+  }
+}
+
+export interface PlatformParts {
+  text?: TextModel;
+  image?: ImageModel;
+  images?: ImageStore;
+  sessions?: SessionStore;
+  telemetry?: ConsoleTelemetry;
+}
+
+export function createPlatform(config: Config, parts: PlatformParts = {}): Platform {
+  const telemetry = parts.telemetry ?? new ConsoleTelemetry();
+  const images = parts.images ?? new S3ImageStore(s3Client(config), config.imagesBucket);
+  const sessions = parts.sessions ?? new DynamoSessionStore(dynamoDocumentClient(config), config.sessionsTable, config.trackingTtlDays);
+  const story = new StoryService({
+    text: parts.text ?? createTextModel(config),
+    image: parts.image ?? createImageModel(config),
+    images,
+    sessions,
+    telemetry,
+    clock: { now: () => Date.now() },
+    newId: () => randomUUID(),
+    settings: {
+      allowedModels: config.allowedModels,
+      defaultModelId: config.allowedModels[0] as string,
+      textMaxAttempts: config.textMaxAttempts,
+      imageConcurrency: config.imageConcurrency,
+      presignSeconds: config.presignSeconds,
+      imageWidth: config.imageSize,
+      imageHeight: config.imageSize,
+    },
+  });
+  const jobs = new JobsService({ sessions, images, presignSeconds: config.presignSeconds });
+  return { config, story, jobs, telemetry };
+}
