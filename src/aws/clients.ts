@@ -4,10 +4,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../platform/config';
 
-/** Local emulators accept any credentials; real AWS uses the default provider chain. */
+/** The fixed key pair the local servers accept (s3rver checks it; the others accept any). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/** Servers on this machine get the local key pair; anything else uses the default chain. */
 function localCredentials(endpoint: string | undefined) {
-  if (!endpoint || (process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY)) return undefined;
-  return { accessKeyId: 'local', secretAccessKey: 'local' };
+  if (!endpoint) return undefined;
+  const host = new URL(endpoint).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' ? LOCAL_CREDENTIALS : undefined;
 }
 
 export function s3Client(config: Config): S3Client {

@@ -3,8 +3,9 @@
  * and the gateway in front. `npm start`, the tests and the bench all use this.
  */
 import type http from 'node:http';
-import { handler as dataOps } from '../lambda/data-ops';
-import { platformFromEnv } from '../lambda/apigw';
+import { dataOpsHandler, handler as dataOps } from '../lambda/data-ops';
+import { storyRoutesHandler } from '../lambda/story-routes';
+import { platformFromEnv, type RouteHandler } from '../lambda/apigw';
 import { handler as imageRegen, IMAGE_ROUTES } from '../lambda/image-regen';
 import { handler as textRegen, TEXT_ROUTES } from '../lambda/text-regen';
 import { TokenVerifier } from '../platform/auth';
@@ -13,13 +14,45 @@ import type { Platform } from '../platform/platform';
 import { createGateway, listen, type GatewayRoute } from './gateway';
 import { startLocalServices, type LocalPorts, type LocalServices } from './services';
 
-export const LOCAL_ROUTES: GatewayRoute[] = [
-  ...TEXT_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: textRegen })),
-  ...IMAGE_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: imageRegen })),
-  { method: 'GET', resource: '/jobs', handler: dataOps },
-  { method: 'GET', resource: '/jobs/{job_id}', handler: dataOps },
-  { method: 'DELETE', resource: '/jobs/{job_id}', handler: dataOps },
-];
+/** The API's routes as API Gateway wires them to the three Lambda functions. */
+export function gatewayRoutes(text: RouteHandler, image: RouteHandler, data: RouteHandler): GatewayRoute[] {
+  return [
+    ...TEXT_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: text })),
+    ...IMAGE_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: image })),
+    { method: 'GET', resource: '/jobs', handler: data },
+    { method: 'GET', resource: '/jobs/{job_id}', handler: data },
+    { method: 'DELETE', resource: '/jobs/{job_id}', handler: data },
+  ];
+}
+
+export const LOCAL_ROUTES: GatewayRoute[] = gatewayRoutes(textRegen, imageRegen, dataOps);
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  server: http.Server;
+  stop(): Promise<void>;
+}
+
+/** Serves a platform through the local gateway, with handlers built over that platform. */
+export async function serveGateway(platform: Platform, port = 0, health?: () => Record<string, unknown>): Promise<RunningGateway> {
+  if (!platform.config.auth) throw new Error('token verification settings (STORY42_COGNITO_*) are missing');
+  const get = () => platform;
+  const server = createGateway({
+    routes: gatewayRoutes(storyRoutesHandler(TEXT_ROUTES, get), storyRoutesHandler(IMAGE_ROUTES, get), dataOpsHandler(get)),
+    verifier: new TokenVerifier(platform.config.auth),
+    health,
+  });
+  const bound = await listen(server, port);
+  return { url: `http://127.0.0.1:${bound}`, port: bound, server, stop: () => closeServer(server) };
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
 
 export interface LocalPlatform {
   url: string;
@@ -65,10 +98,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       platform,
       gateway,
       stop: async () => {
-        await new Promise<void>((resolve) => {
-          gateway.close(() => resolve());
-          gateway.closeAllConnections();
-        });
+        await closeServer(gateway);
         await services.stop();
       },
     };

@@ -22,9 +22,9 @@ import {
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { LOCAL_CREDENTIALS } from '../aws/clients';
 import { ROUTE_TIMESTAMP_INDEX, TIMESTAMP_INDEX } from '../aws/dynamo-session-store';
 
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const LOCAL_REGION = 'us-east-1';
 
 export interface LocalUser {

@@ -4,6 +4,7 @@ import type { Telemetry } from '../core/ports';
 export class ConsoleTelemetry implements Telemetry {
   readonly counters = new Map<string, number>();
 
+  /** `quiet` drops every log line (tests read the counters instead). */
   constructor(private readonly quiet = false) {}
 
   count(metric: string, by = 1): void {
@@ -15,7 +16,7 @@ export class ConsoleTelemetry implements Telemetry {
   }
 
   log(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}): void {
-    if (this.quiet && level === 'info') return;
+    if (this.quiet) return;
     process.stderr.write(`${JSON.stringify({ level, message, ...fields, time: new Date().toISOString() })}\n`);
   }
 }
