@@ -3,14 +3,13 @@
  * s3rver / dynalite, with the offline engines.
  */
 import { PNG } from 'pngjs';
-import { claimsOf, jobId, startTestGateway, tokenFor, type TestGateway } from './support/local';
+import { jobId, startTestGateway, type TestGateway } from './support/local';
 
 let gw: TestGateway;
 let sub: string;
-
 beforeAll(async () => {
   gw = await startTestGateway();
-  sub = String(claimsOf(await tokenFor()).sub);
+  sub = gw.sub;
 });
 afterAll(() => gw.stop());
 

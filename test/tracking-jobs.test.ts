@@ -6,14 +6,14 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../src/aws/clients';
 import { DynamoSessionStore, ROUTE_TIMESTAMP_INDEX, TIMESTAMP_INDEX } from '../src/aws/dynamo-session-store';
 import { ConsoleTelemetry } from '../src/platform/telemetry';
-import { claimsOf, jobId, startTestGateway, testConfig, tokenFor, type TestGateway } from './support/local';
+import { jobId, startTestGateway, testConfig, tokenFor, type TestGateway } from './support/local';
 import { OTHER_USER } from './support/users';
 
 let gw: TestGateway;
 let sub: string;
 beforeAll(async () => {
   gw = await startTestGateway();
-  sub = String(claimsOf(await tokenFor()).sub);
+  sub = gw.sub;
 });
 afterAll(() => gw.stop());
 

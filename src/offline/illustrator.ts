@@ -13,9 +13,9 @@ import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest } from 
 import { drawText, fontText, GLYPH_HEIGHT, textWidth } from './png-font';
 import { hashString, Random } from './random';
 
-export const OFFLINE_IMAGE_MODEL = 'offline-illustrator-v1';
-export const MIN_SIDE = 64;
-export const MAX_SIDE = 1024;
+const OFFLINE_IMAGE_MODEL = 'offline-illustrator-v1';
+const MIN_SIDE = 64;
+const MAX_SIDE = 1024;
 
 type RGB = readonly [number, number, number];
 type Point = readonly [number, number];
@@ -50,7 +50,7 @@ const WHITE: RGB = [255, 255, 255];
 const INK: RGB = [28, 24, 32];
 
 /** Clamps a requested side length to the supported range (64..1024). */
-export function clampSide(n: number): number {
+function clampSide(n: number): number {
   if (!Number.isFinite(n)) return 512;
   return Math.round(clamp(n, MIN_SIDE, MAX_SIDE));
 }
@@ -71,10 +71,12 @@ class Canvas {
 
   /** Fills row `y` from x0 (inclusive) to x1 (exclusive), blending with alpha `a`. */
   span(y: number, x0: number, x1: number, c: RGB, a = 1): void {
-    const row = Math.round(y);
-    if (row < 0 || row >= this.height || a <= 0) return;
-    const from = Math.max(0, Math.round(x0));
-    const to = Math.min(this.width, Math.round(x1));
+    // Rounding and clamping without Math.* calls: this runs for every pixel of thin strokes.
+    if (y < -0.5 || a <= 0) return;
+    const row = (y + 0.5) | 0;
+    if (row >= this.height) return;
+    const from = x0 <= 0 ? 0 : (x0 + 0.5) | 0;
+    const to = x1 >= this.width ? this.width : x1 <= 0 ? 0 : (x1 + 0.5) | 0;
     if (to <= from) return;
     const d = this.data;
     const end = (row * this.width + to) * 4;
@@ -314,7 +316,36 @@ const FIGURE_WORDS: Record<string, { kind: FigureKind; count?: number; dress?: b
 };
 
 /** Capitalised words that never name a character. */
-const NOT_NAMES = words('the', 'a', 'an', 'and', 'but', 'then', 'when', 'while', 'one', 'once', 'in', 'on', 'at', 'of', 'with', 'i', 'she', 'he', 'they', 'we', 'it', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december', 'panel', 'scene', 'chapter', 'narrator', 'storyteller');
+const NOT_NAMES = words(
+  ...'the a an and but or so then when while one once in on at of to by for with from into onto upon as after before during until since'.split(' '),
+  ...'i she he they we it you me him her his hers their theirs our ours my mine your its this that these those there here who what where why how which'.split(' '),
+  ...'suddenly meanwhile later now soon today tonight tomorrow yesterday finally together everyone everybody everything someone somebody something nothing nobody'.split(' '),
+  ...'inside outside under over above below beside behind near far across through along around beneath without within between among'.split(' '),
+  ...'every each all some many few most several both another other little big tiny huge old young first next last again still just only even never always sometimes often'.split(' '),
+  ...'if because although though maybe perhaps yes no oh look let come can could will would should must may might do does did is are was were be been has have had not very too'.split(' '),
+  ...'monday tuesday wednesday thursday friday saturday sunday january february march april june july august september october november december'.split(' '),
+  ...'panel scene chapter page part narrator storyteller story illustration picture image'.split(' '),
+);
+
+/** Scene keywords are never names, even when capitalised. */
+const KEYWORDS: ReadonlySet<string> = new Set(
+  [NIGHT, SUNSET, STORM, RAIN, SNOW, SPACE, FOREST, TREE, AUTUMN, FLOWERS, SEA, BEACH, RIVER, LAKE, MOUNTAIN, CITY, VILLAGE, CASTLE, LIGHTHOUSE].flatMap((set) => [...set]),
+);
+
+/** Capitalised words that probably name characters ("Mira", "Captain Theo"). */
+export function namesIn(prompt: string): string[] {
+  const out: string[] = [];
+  for (const m of prompt.matchAll(/\b([A-Z][a-z]{2,})\b/g)) {
+    const name = m[1] as string;
+    const key = name.toLowerCase();
+    if (NOT_NAMES.has(key) || KEYWORDS.has(key) || FIGURE_WORDS[key] !== undefined || out.some((n) => n.toLowerCase() === key)) continue;
+    const atSentenceStart = /(?:^|[.!?:;]["')\]]?)\s*["'(]?$/.test(prompt.slice(0, m.index));
+    // A capitalised sentence opener is only a name when it does not look like an ordinary word.
+    if (atSentenceStart && (/(?:ly|ing|ed)$/.test(key) || new RegExp(`\\b${key}\\b`).test(prompt))) continue;
+    out.push(name);
+  }
+  return out;
+}
 
 const MAX_FIGURES = 5;
 
@@ -343,15 +374,7 @@ export function describeScene(prompt: string): Scene {
   const add = (kind: FigureKind, dress: boolean): void => {
     if (figures.length < MAX_FIGURES) figures.push({ kind, dress });
   };
-  const seenNames = new Set<string>();
-  // Capitalised words not at a sentence start are likely names.
-  for (const m of prompt.matchAll(/(?<![.!?]\s*|^\s*)\b([A-Z][a-z]{2,})\b/g)) {
-    const name = m[1] as string;
-    const key = name.toLowerCase();
-    if (NOT_NAMES.has(key) || FIGURE_WORDS[key] !== undefined || seenNames.has(key)) continue;
-    seenNames.add(key);
-    add('person', hashString(key) % 2 === 0);
-  }
+  for (const name of namesIn(prompt)) add('person', hashString(name.toLowerCase()) % 2 === 0);
   const seenWords = new Set<string>();
   for (const t of tokens) {
     const hit = FIGURE_WORDS[t];
@@ -568,16 +591,23 @@ function paintPlanets(ctx: Ctx): void {
       }
     };
     if (ringed) drawRing(false);
-    // Banded disc with light from the upper left.
-    for (let y = Math.floor(cy - r); y <= Math.ceil(cy + r); y++) {
-      const dy = (y + 0.5 - cy) / r;
-      if (dy <= -1 || dy >= 1) continue;
-      const half = r * Math.sqrt(1 - dy * dy);
-      const band = Math.sin(dy * 9 + hue) > 0.55 ? 0.82 : 1;
-      cv.span(y, cx - half, cx + half, shade(base, band * (1.05 - dy * 0.25)));
+    // Banded sphere lit from the upper left.
+    const d = cv.data;
+    for (let y = Math.max(0, Math.floor(cy - r)); y <= Math.min(cv.height - 1, Math.ceil(cy + r)); y++) {
+      const ny = (y + 0.5 - cy) / r;
+      const band = Math.sin(ny * 9 + hue) > 0.55 ? 0.82 : 1;
+      for (let x = Math.max(0, Math.floor(cx - r)); x <= Math.min(cv.width - 1, Math.ceil(cx + r)); x++) {
+        const nx = (x + 0.5 - cx) / r;
+        const nz2 = 1 - nx * nx - ny * ny;
+        if (nz2 <= 0) continue;
+        const lambert = -0.5 * nx - 0.45 * ny + 0.74 * nz2 ** 0.5;
+        const light = (lambert < 0.12 ? 0.12 : lambert) * band * 1.2;
+        const i = (y * cv.width + x) * 4;
+        d[i] = base[0] * light;
+        d[i + 1] = base[1] * light;
+        d[i + 2] = base[2] * light;
+      }
     }
-    cv.circle(cx - r * 0.3, cy - r * 0.3, r * 0.45, WHITE, 0.16);
-    cv.ellipse(cx + r * 0.35, cy + r * 0.2, r * 0.6, r * 0.75, [0, 0, 20], 0.25);
     if (ringed) drawRing(true);
   }
 }
@@ -897,7 +927,9 @@ const HAIR: readonly RGB[] = [
 function paintPerson(ctx: Ctx, x: number, y: number, H: number, spec: FigureSpec): void {
   const { cv, rng, tone } = ctx;
   const skin = tone(rng.pick(SKIN));
-  const hair = tone(rng.pick(HAIR));
+  let hair = tone(rng.pick(HAIR));
+  // Keep the face readable against the hair.
+  if (Math.abs(luma(...hair) - luma(...skin)) < 50) hair = luma(...skin) > 110 ? shade(hair, 0.45) : mix(hair, [235, 225, 200], 0.6);
   const shirt = tone(spec.kind === 'wizard' ? hsl(250 + rng.next() * 40, 0.5, 0.35) : hsl(rng.next() * 360, 0.6, 0.5));
   const pants = tone(hsl(210 + rng.next() * 30, 0.35, 0.3));
   const limb = Math.max(2, H * 0.07);
@@ -926,12 +958,17 @@ function paintPerson(ctx: Ctx, x: number, y: number, H: number, spec: FigureSpec
   // Head.
   const hr = H * 0.12;
   const hcy = y - H * 0.87;
-  if (spec.dress && spec.kind !== 'wizard') cv.rect(x - hr * 1.05, hcy, hr * 2.1, hr * 1.5, hair);
-  cv.circle(x, hcy - hr * 0.12, hr * 1.05, hair);
-  cv.circle(x + dir * hr * 0.08, hcy + hr * 0.08, hr * 0.92, skin);
-  cv.circle(x + dir * hr * 0.4, hcy, Math.max(1, hr * 0.12), INK);
-  cv.circle(x + dir * hr * 0.0, hcy, Math.max(1, hr * 0.12), INK);
-  cv.ellipse(x + dir * hr * 0.25, hcy + hr * 0.45, hr * 0.25, Math.max(1, hr * 0.08), tone([180, 70, 70]));
+  if (spec.dress && spec.kind !== 'wizard') cv.rect(x - hr * 1.08, hcy - hr * 0.2, hr * 2.16, hr * 1.7, hair);
+  cv.circle(x, hcy - hr * 0.2, hr * 1.08, hair);
+  cv.ellipse(x, hcy + hr * 0.12, hr * 0.9, hr * 0.88, skin);
+  // Fringe over the forehead, then a simple face.
+  cv.ellipse(x - dir * hr * 0.2, hcy - hr * 0.62, hr * 0.75, hr * 0.3, hair);
+  const eye = Math.max(1, hr * 0.13);
+  cv.circle(x + dir * hr * 0.12 - hr * 0.33, hcy + hr * 0.1, eye, INK);
+  cv.circle(x + dir * hr * 0.12 + hr * 0.33, hcy + hr * 0.1, eye, INK);
+  cv.ellipse(x - hr * 0.55, hcy + hr * 0.42, hr * 0.16, hr * 0.1, tone([240, 130, 130]), 0.6);
+  cv.ellipse(x + hr * 0.55, hcy + hr * 0.42, hr * 0.16, hr * 0.1, tone([240, 130, 130]), 0.6);
+  cv.ellipse(x + dir * hr * 0.12, hcy + hr * 0.55, hr * 0.22, Math.max(1, hr * 0.08), tone([170, 60, 60]));
   if (spec.kind === 'royal') {
     const top = hcy - hr * 0.95;
     cv.polygon(
@@ -1244,7 +1281,9 @@ function edgeMask(cv: Canvas, limit: number, thickness: number): Uint8Array {
     for (let x = 0; x < w; x++) {
       const p = y * w + x;
       const l = lum[p]!;
-      if ((x + 1 < w && Math.abs(l - lum[p + 1]!) > limit) || (y + 1 < h && Math.abs(l - lum[p + w]!) > limit)) edge[p] = 1;
+      const dx = x + 1 < w ? l - lum[p + 1]! : 0;
+      const dy = y + 1 < h ? l - lum[p + w]! : 0;
+      if (dx > limit || dx < -limit || dy > limit || dy < -limit) edge[p] = 1;
     }
   }
   if (thickness <= 1) return edge;
@@ -1253,12 +1292,36 @@ function edgeMask(cv: Canvas, limit: number, thickness: number): Uint8Array {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       if (edge[y * w + x] === 0) continue;
-      for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y); yy++) {
-        for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x); xx++) thick[yy * w + xx] = 1;
+      const y0 = y - r < 0 ? 0 : y - r;
+      const x0 = x - r < 0 ? 0 : x - r;
+      for (let yy = y0; yy <= y; yy++) {
+        for (let xx = x0; xx <= x; xx++) thick[yy * w + xx] = 1;
       }
     }
   }
   return thick;
+}
+
+/**
+ * Converts to gray and spreads the tones by (partial) histogram equalisation, so grayscale
+ * styles keep their detail in dark (night) or washed-out scenes. `amount` 0 = plain gray.
+ */
+function grayEqualize(cv: Canvas, amount: number): void {
+  const d = cv.data;
+  const hist = new Uint32Array(256);
+  for (let i = 0; i < d.length; i += 4) hist[(0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!) | 0]!++;
+  const total = d.length / 4;
+  const lut = new Uint8ClampedArray(256);
+  for (let v = 0, acc = 0; v < 256; v++) {
+    acc += hist[v]!;
+    lut[v] = v * (1 - amount) + ((amount * 255 * acc) / total);
+  }
+  for (let i = 0; i < d.length; i += 4) {
+    const g = lut[(0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!) | 0]!;
+    d[i] = g;
+    d[i + 1] = g;
+    d[i + 2] = g;
+  }
 }
 
 /** Separable box blur of the RGB channels (row-major passes, sliding sums). */
@@ -1272,7 +1335,7 @@ function boxBlur(cv: Canvas, radius: number): void {
     let g = 0;
     let b = 0;
     for (let x = -radius; x <= radius; x++) {
-      const i = (row + Math.min(w - 1, Math.max(0, x))) * 4;
+      const i = (row + (x < 0 ? 0 : x > w - 1 ? w - 1 : x)) * 4;
       r += d[i]!;
       g += d[i + 1]!;
       b += d[i + 2]!;
@@ -1282,8 +1345,8 @@ function boxBlur(cv: Canvas, radius: number): void {
       tmp[o] = r * norm;
       tmp[o + 1] = g * norm;
       tmp[o + 2] = b * norm;
-      const add = (row + Math.min(w - 1, x + radius + 1)) * 4;
-      const sub = (row + Math.max(0, x - radius)) * 4;
+      const add = (row + (x + radius + 1 > w - 1 ? w - 1 : x + radius + 1)) * 4;
+      const sub = (row + (x - radius < 0 ? 0 : x - radius)) * 4;
       r += d[add]! - d[sub]!;
       g += d[add + 1]! - d[sub + 1]!;
       b += d[add + 2]! - d[sub + 2]!;
@@ -1308,11 +1371,17 @@ function boxBlur(cv: Canvas, radius: number): void {
   }
 }
 
-/** Cheap per-pixel noise in [-1, 1). */
-function grain(x: number, y: number, salt: number): number {
-  let n = Math.imul(x, 374761393) + Math.imul(y, 668265263) + Math.imul(salt, 2246822519);
-  n = Math.imul(n ^ (n >>> 13), 1274126177);
-  return ((n ^ (n >>> 16)) & 0xffff) / 32768 - 1;
+const GRAIN_SIZE = 128;
+
+/**
+ * A tileable 128x128 noise tile in [-1, 1) for paper and film grain. Per-pixel passes index
+ * it instead of hashing (and avoid `Math.*` calls, which are slow in some sandboxes).
+ */
+function grainTile(salt: number): Float32Array {
+  const rng = new Random(salt ^ 0x9e3779b9);
+  const tile = new Float32Array(GRAIN_SIZE * GRAIN_SIZE);
+  for (let k = 0; k < tile.length; k++) tile[k] = rng.next() * 2 - 1;
+  return tile;
 }
 
 function hueRotate(cv: Canvas, degrees: number, saturation: number): void {
@@ -1348,15 +1417,20 @@ function hueRotate(cv: Canvas, degrees: number, saturation: number): void {
 function applyStyle(cv: Canvas, style: StyleFlags, edges: Uint8Array | null, salt: number): void {
   const { width: w, height: h, data: d } = cv;
   const u = Math.min(w, h) / 512;
+  const tile = grainTile(salt);
+  const at = (x: number, y: number): number => tile[(y & (GRAIN_SIZE - 1)) * GRAIN_SIZE + (x & (GRAIN_SIZE - 1))]!;
   if (style.hue !== 0 || style.saturation !== 1) hueRotate(cv, style.hue, style.saturation);
   if (style.bold) {
     // Punchier, posterised colours with bold ink outlines.
-    const levels = 6;
+    const steps = 5;
+    const q = steps / 255;
+    const back = 255 / steps;
     for (let i = 0; i < d.length; i += 4) {
-      const l = luma(d[i]!, d[i + 1]!, d[i + 2]!);
-      for (let c = 0; c < 3; c++) {
-        const v = l + (d[i + c]! - l) * 1.3;
-        d[i + c] = Math.round((clamp(v, 0, 255) / 255) * (levels - 1)) * (255 / (levels - 1));
+      const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+      for (let c = i; c < i + 3; c++) {
+        let v = l + (d[c]! - l) * 1.3;
+        v = v < 0 ? 0 : v > 255 ? 255 : v;
+        d[c] = ((v * q + 0.5) | 0) * back;
       }
     }
   }
@@ -1365,7 +1439,7 @@ function applyStyle(cv: Canvas, style: StyleFlags, edges: Uint8Array | null, sal
     // Wash toward warm paper, with a coarse paper grain.
     for (let y = 0, i = 0; y < h; y++) {
       for (let x = 0; x < w; x++, i += 4) {
-        const n = grain(x >> 2, y >> 2, salt) * 6;
+        const n = tile[((y >> 2) & (GRAIN_SIZE - 1)) * GRAIN_SIZE + ((x >> 2) & (GRAIN_SIZE - 1))]! * 6;
         d[i] = d[i]! * 0.7 + 76.5 + n;
         d[i + 1] = d[i + 1]! * 0.7 + 75.3 + n;
         d[i + 2] = d[i + 2]! * 0.7 + 72.6 + n;
@@ -1412,7 +1486,7 @@ function applyStyle(cv: Canvas, style: StyleFlags, edges: Uint8Array | null, sal
         const dx = x / w - 0.5;
         const dy = y / h - 0.5;
         const vignette = 1 - 1.3 * (dx * dx + dy * dy);
-        const v = ((luma(d[i]!, d[i + 1]!, d[i + 2]!) - 128) * 1.45 + 128) * vignette + grain(x, y, salt) * 6;
+        const v = ((luma(d[i]!, d[i + 1]!, d[i + 2]!) - 128) * 1.45 + 128) * vignette + at(x, y) * 6;
         d[i] = v;
         d[i + 1] = v;
         d[i + 2] = v;
@@ -1424,9 +1498,9 @@ function applyStyle(cv: Canvas, style: StyleFlags, edges: Uint8Array | null, sal
     for (let y = 0, i = 0; y < h; y++) {
       for (let x = 0; x < w; x++, i += 4) {
         const l = luma(d[i]!, d[i + 1]!, d[i + 2]!);
-        let v = 246 - (255 - l) * 0.28 + grain(x >> 1, y >> 1, salt) * 4;
-        if (l < 150 && (x + y) % spacing === 0) v -= 80;
-        if (l < 85 && (((x - y) % spacing) + spacing) % spacing === 0) v -= 70;
+        let v = 246 - (255 - l) * 0.28 + at(x >> 1, y >> 1) * 4;
+        if (l < 110 && (x + y) % spacing === 0) v -= 80;
+        if (l < 50 && (((x - y) % spacing) + spacing) % spacing === 0) v -= 70;
         d[i] = v;
         d[i + 1] = v - 2;
         d[i + 2] = v - 8;
@@ -1489,8 +1563,8 @@ export interface RenderInput {
   height: number;
 }
 
-/** Paints the scene into raw RGBA pixels (exported for tests and tools). */
-export function renderPixels(input: RenderInput): { width: number; height: number; data: Uint8ClampedArray } {
+/** Paints the scene into raw RGBA pixels (before PNG encoding). */
+function renderPixels(input: RenderInput): { width: number; height: number; data: Uint8ClampedArray } {
   const w = clampSide(input.width);
   const h = clampSide(input.height);
   const scene = describeScene(input.prompt);
@@ -1531,6 +1605,8 @@ export function renderPixels(input: RenderInput): { width: number; height: numbe
   paintProps(ctx);
 
   const style = styleFlags(input.artStyle);
+  if (style.sketch) grayEqualize(cv, 0.85);
+  else if (style.noir) grayEqualize(cv, 0.45);
   const edges = style.bold || style.sketch ? edgeMask(cv, style.sketch ? 22 : 30, Math.max(1, Math.round((style.bold ? 2.2 : 1.2) * ctx.u))) : null;
   paintWeather(ctx);
   applyStyle(cv, style, edges, hashString(input.seed));
@@ -1541,7 +1617,8 @@ export function renderPixels(input: RenderInput): { width: number; height: numbe
 /**
  * Writes RGBA pixels as a PNG. Pixels are packed to the output layout here so pngjs takes its
  * no-conversion path (its generic converter is the slow part); opaque images are written as
- * RGB. Paeth filtering with pngjs' RLE deflate keeps flat illustrations small.
+ * RGB. The "Up" filter with pngjs' RLE deflate keeps flat illustrations small (Paeth is
+ * smaller still but pngjs' Paeth path is ~100x slower under jest's module sandbox).
  */
 function encodePng(width: number, height: number, rgba: Uint8ClampedArray): Uint8Array {
   let opaque = true;
@@ -1563,10 +1640,10 @@ function encodePng(width: number, height: number, rgba: Uint8ClampedArray): Uint
       rgb[j + 2] = rgba[i + 2]!;
     }
     png.data = rgb;
-    out = PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, filterType: 4 });
+    out = PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, filterType: 2 });
   } else {
     png.data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength);
-    out = PNG.sync.write(png, { colorType: 6, inputColorType: 6, inputHasAlpha: true, filterType: 4 });
+    out = PNG.sync.write(png, { colorType: 6, inputColorType: 6, inputHasAlpha: true, filterType: 2 });
   }
   return new Uint8Array(out);
 }
@@ -1601,7 +1678,7 @@ const COLOR_WORDS: Record<string, RGB> = {
 };
 
 /** Decodes `original`, changes it as the instruction's words ask and returns the new PNG bytes. */
-export function editPng(original: Uint8Array, instruction: string, seed: string): Uint8Array {
+function editPng(original: Uint8Array, instruction: string, seed: string): Uint8Array {
   let decoded: PNG;
   try {
     decoded = PNG.sync.read(Buffer.from(original.buffer, original.byteOffset, original.byteLength));
@@ -1643,25 +1720,38 @@ export function editPng(original: Uint8Array, instruction: string, seed: string)
   const rainy = stormy || hasAny('rain', 'rainy', 'raining', 'drizzle', 'wet');
   const snowy = hasAny('snow', 'snowy', 'snowing', 'winter', 'frost', 'frosty', 'icy', 'blizzard');
 
+  for (const [word, color] of Object.entries(COLOR_WORDS)) {
+    if (!tokens.has(word)) continue;
+    for (let i = 0; i < d.length; i += 4) {
+      d[i] = d[i]! + (color[0] - d[i]!) * 0.28;
+      d[i + 1] = d[i + 1]! + (color[1] - d[i + 1]!) * 0.28;
+      d[i + 2] = d[i + 2]! + (color[2] - d[i + 2]!) * 0.28;
+    }
+    changed = true;
+  }
+
   if (night) {
     for (let i = 0; i < d.length; i += 4) {
       d[i] = d[i]! * 0.4;
       d[i + 1] = d[i + 1]! * 0.45;
       d[i + 2] = d[i + 2]! * 0.6 + 22;
     }
-    const n = Math.round((w * horizon) / 1100);
+    const n = Math.round((w * horizon) / 900);
     for (let k = 0; k < n; k++) {
       const x = Math.floor(rng.next() * w);
       const y = Math.floor(rng.next() * horizon * 0.8);
       const i = (y * w + x) * 4;
-      if (luma(d[i]!, d[i + 1]!, d[i + 2]!) < 75) cv.span(y, x, x + Math.max(1, u * 1.2), [255, 250, 225], 0.5 + rng.next() * 0.5);
+      if (luma(d[i]!, d[i + 1]!, d[i + 2]!) < 110) cv.span(y, x, x + Math.max(1, u * 1.2), [255, 250, 225], 0.5 + rng.next() * 0.5);
     }
     const r = 26 * u;
     const mx = w * (0.15 + rng.next() * 0.7);
     const my = horizon * (0.15 + rng.next() * 0.15);
+    // The crescent's shadow takes the colour of the sky just beside the moon.
+    const si = (Math.round(my) * w + Math.round(clamp(mx + r * (mx < w / 2 ? 2.2 : -2.2), 0, w - 1))) * 4;
+    const shadow: RGB = [d[si]!, d[si + 1]!, d[si + 2]!];
     for (let k = 3; k >= 1; k--) cv.circle(mx, my, r * (1 + k * 0.4), [200, 210, 255], 0.06);
     cv.circle(mx, my, r, [242, 238, 214]);
-    cv.circle(mx + r * 0.45, my - r * 0.2, r * 0.85, [24, 28, 60]);
+    cv.circle(mx + r * 0.45, my - r * 0.2, r * 0.85, shadow);
     changed = true;
   } else if (sunset) {
     for (let y = 0; y < h; y++) {
@@ -1714,19 +1804,10 @@ export function editPng(original: Uint8Array, instruction: string, seed: string)
   }
 
   if (snowy) {
-    for (let y = Math.round(sceneH * 0.65); y < sceneH; y++) cv.span(y, 0, w, [240, 244, 252], 0.35);
+    const from = Math.round(sceneH * 0.55);
+    for (let y = from; y < sceneH; y++) cv.span(y, 0, w, [240, 244, 252], (0.45 * (y - from)) / (sceneH - from));
     const n = Math.round((w * h) / 450 / (u * u));
     for (let k = 0; k < n; k++) cv.circle(rng.next() * w, rng.next() * sceneH, Math.max(1, (0.8 + rng.next() * 2) * u), WHITE, 0.85);
-    changed = true;
-  }
-
-  for (const [word, color] of Object.entries(COLOR_WORDS)) {
-    if (!tokens.has(word)) continue;
-    for (let i = 0; i < d.length; i += 4) {
-      d[i] = d[i]! + (color[0] - d[i]!) * 0.28;
-      d[i + 1] = d[i + 1]! + (color[1] - d[i + 1]!) * 0.28;
-      d[i + 2] = d[i + 2]! + (color[2] - d[i + 2]!) * 0.28;
-    }
     changed = true;
   }
 
@@ -1837,7 +1918,7 @@ export function editPng(original: Uint8Array, instruction: string, seed: string)
   if (!changed) {
     // No word we know: a visible, instruction-specific palette shift with a few sparkles.
     const hash = hashString(lower.trim());
-    const deg = (35 + (hash % 50)) * (hash & 1 ? 1 : -1);
+    const deg = (20 + (hash % 25)) * (hash & 1 ? 1 : -1);
     hueRotate(cv, deg, 1.15);
     for (let k = 0; k < 6; k++) {
       const x = w * (0.1 + rng.next() * 0.8);

@@ -4,10 +4,10 @@
  * stripped and anything else is drawn as `?`.
  */
 
-export const GLYPH_WIDTH = 5;
+const GLYPH_WIDTH = 5;
 export const GLYPH_HEIGHT = 7;
 /** Horizontal advance of one character in font pixels (glyph plus one column of spacing). */
-export const GLYPH_ADVANCE = GLYPH_WIDTH + 1;
+const GLYPH_ADVANCE = GLYPH_WIDTH + 1;
 
 /** An RGBA image buffer the font can draw into. */
 export interface RgbaImage {

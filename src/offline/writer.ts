@@ -216,18 +216,28 @@ export class OfflineStoryWriter implements TextModel {
     return { speaker_names: speakers, story_parts };
   }
 
+  /** A sentence that carries out the user's wish ("add falling snow", "make it funnier"). */
+  private requestSentence(request: string, rng: Random): string {
+    const wish = request
+      .toLowerCase()
+      .replace(/[^a-z0-9' ,-]/g, ' ')
+      .replace(/\b(please|can you|could you)\b/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+    const added = /^(?:add|include|put in|with|show)\s+(?:some\s+|a\s+|an\s+|more\s+)?(.{2,60})$/.exec(wish);
+    if (added?.[1]) return rng.pick([`Now there is ${added[1]} all around.`, `Suddenly ${added[1]} appeared everywhere.`]);
+    const made = /^make (?:it|this|the \w+)\s+(?:more\s+|a bit\s+)?(.{2,40})$/.exec(wish);
+    if (made?.[1]) return rng.pick([`Everything felt ${made[1]} now.`, `The moment turned ${made[1]} in the best way.`]);
+    const words = keywords(request).slice(0, 3);
+    return `This time the moment is full of ${words.length > 0 ? words.join(' and ') : 'a fresh detail'}.`;
+  }
+
   private segment(input: SegmentRequest, speakers: string[], rng: Random) {
     const original = input.original_story_segment;
     const requested = speakers.find((n) => n !== original.speaker && new RegExp(`\\b${n}\\b`, 'i').test(input.user_request));
-    const words = keywords(input.user_request).slice(0, 4);
-    const flavour = words.length > 0 ? words.join(', ') : 'a fresh detail';
     const sentences = original.segment_content.split(/(?<=[.!?])\s+/).filter(Boolean);
     const kept = sentences.slice(0, Math.max(1, sentences.length - 1)).join(' ');
-    const addition = rng.pick([
-      `This time the moment is full of ${flavour}.`,
-      `Now everything shimmers with ${flavour}.`,
-      `Suddenly there is ${flavour} everywhere.`,
-    ]);
+    const addition = this.requestSentence(input.user_request, rng);
     return {
       new_story_segment: {
         segment_num: input.original_story_segment_num,

@@ -46,6 +46,8 @@ export function claimsOf(token: string): Record<string, unknown> {
 
 export interface TestGateway {
   url: string;
+  /** The demo user's `sub`: the default caller. */
+  sub: string;
   platform: Platform;
   telemetry: ConsoleTelemetry;
   stop(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startTestGateway(opts: { config?: Config; parts?: Platform
   const defaultToken = await tokenFor();
   return {
     url: gateway.url,
+    sub: String(claimsOf(defaultToken).sub),
     platform,
     telemetry,
     stop: gateway.stop,
