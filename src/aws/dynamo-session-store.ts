@@ -68,6 +68,9 @@ function toRecord(item: Record<string, unknown>): TrackingRecord {
 }
 
 export class DynamoSessionStore implements SessionStore {
+  /** Job ids this process has already claimed (or seen claimed): saves a write per call. */
+  private readonly claimed = new Set<string>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -103,6 +106,8 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async claimJob(jobId: string, userId: string): Promise<void> {
+    const key = `${userId}\u0000${jobId}`;
+    if (this.claimed.has(key)) return;
     try {
       await this.doc.send(
         new PutCommand({
@@ -112,9 +117,10 @@ export class DynamoSessionStore implements SessionStore {
         }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err instanceof Error && err.name === 'ConditionalCheckFailedException')) return;
-      throw err;
+      if (!(err instanceof ConditionalCheckFailedException || (err instanceof Error && err.name === 'ConditionalCheckFailedException'))) throw err;
     }
+    if (this.claimed.size >= 10_000) this.claimed.clear();
+    this.claimed.add(key);
   }
 
   async jobOwner(jobId: string): Promise<string | undefined> {
@@ -213,6 +219,7 @@ export class DynamoSessionStore implements SessionStore {
         );
       }
     }
+    this.claimed.delete(`${userId}\u0000${jobId}`);
     if ((await this.jobOwner(jobId)) === userId) {
       await this.doc.send(new DeleteCommand({ TableName: this.table, Key: ownerKey(jobId), ConditionExpression: '#o = :u', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':u': userId } }));
     }

@@ -98,7 +98,7 @@ export function apiHandler(getPlatform: () => Platform, run: (p: Platform, event
     const requestId = requestIdOf(event);
     let platform: Platform | undefined;
     try {
-      if (event.httpMethod === 'OPTIONS') return respond(204, {});
+      if (event.httpMethod === 'OPTIONS') return { ...respond(204, {}), body: '' };
       const caller = callerFromEvent(event);
       platform = getPlatform();
       return await run(platform, event, caller, requestId);
