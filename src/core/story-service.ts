@@ -16,6 +16,7 @@ import {
 import type { Caller, Clock, ImageModel, ImageStore, SessionStore, Telemetry, TextModel, TokenUsage } from './ports';
 import { renderPrompt, storyTask, type TextTask } from './prompts';
 import {
+  JOB_ID_PATTERN,
   NARRATOR,
   outlineResultSchema,
   requestRules,
@@ -116,7 +117,7 @@ export class StoryService {
       outcome = await this.run(path, body, ctx);
     } catch (err) {
       this.deps.telemetry.count(`route_error.${route}`);
-      const jobId = typeof body.job_id === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(body.job_id) ? body.job_id : undefined;
+      const jobId = typeof body.job_id === 'string' && JOB_ID_PATTERN.test(body.job_id) ? body.job_id : undefined;
       // Validation failures are the caller's to fix; model and store failures are tracked.
       if (jobId && !(err instanceof HttpError && err.status < 500) && !isAbortError(err)) {
         await this.track(ctx, route, jobId, started, body, { error: err instanceof Error ? err.message : String(err) }, 'error', []);

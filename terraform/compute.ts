@@ -1,0 +1,377 @@
+/**
+ * Phase 2 — compute, once the images are in ECR (`images_ready`): the three Lambda
+ * functions, the REST API with a Cognito authorizer on every route, and the story agent on
+ * ECS Fargate behind an ALB.
+ */
+import { Construct } from 'constructs';
+import { ApiGatewayAccount } from '@cdktf/provider-aws/lib/api-gateway-account';
+import { ApiGatewayAuthorizer } from '@cdktf/provider-aws/lib/api-gateway-authorizer';
+import { ApiGatewayDeployment } from '@cdktf/provider-aws/lib/api-gateway-deployment';
+import { ApiGatewayGatewayResponse } from '@cdktf/provider-aws/lib/api-gateway-gateway-response';
+import { ApiGatewayIntegration } from '@cdktf/provider-aws/lib/api-gateway-integration';
+import { ApiGatewayIntegrationResponse } from '@cdktf/provider-aws/lib/api-gateway-integration-response';
+import { ApiGatewayMethod } from '@cdktf/provider-aws/lib/api-gateway-method';
+import { ApiGatewayMethodResponse } from '@cdktf/provider-aws/lib/api-gateway-method-response';
+import { ApiGatewayMethodSettings } from '@cdktf/provider-aws/lib/api-gateway-method-settings';
+import { ApiGatewayResource } from '@cdktf/provider-aws/lib/api-gateway-resource';
+import { ApiGatewayRestApi } from '@cdktf/provider-aws/lib/api-gateway-rest-api';
+import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster';
+import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
+import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
+import { Lb } from '@cdktf/provider-aws/lib/lb';
+import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
+import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { Fn, type ITerraformDependable } from 'cdktf';
+import type { EnvironmentConfig } from './environment';
+import { LAMBDA_NAMES, type Foundation, type LambdaName, type Names } from './foundation';
+import { assumeRolePolicy, policyJson, type Statement } from './iam';
+
+/** The API's routes and which Lambda serves them. */
+export const API_ROUTES: ReadonlyArray<{ path: string; method: 'GET' | 'POST' | 'DELETE'; lambda: LambdaName }> = [
+  { path: 'generate-topics-ideas', method: 'POST', lambda: 'text-regen' },
+  { path: 'generate-story-outline', method: 'POST', lambda: 'text-regen' },
+  { path: 'generate-story', method: 'POST', lambda: 'text-regen' },
+  { path: 'regenerate-segment', method: 'POST', lambda: 'text-regen' },
+  { path: 'generate-story-image', method: 'POST', lambda: 'image-regen' },
+  { path: 'regenerate-segment-image', method: 'POST', lambda: 'image-regen' },
+  { path: 'jobs', method: 'GET', lambda: 'data-ops' },
+  { path: 'jobs/{job_id}', method: 'GET', lambda: 'data-ops' },
+  { path: 'jobs/{job_id}', method: 'DELETE', lambda: 'data-ops' },
+];
+
+const CORS = {
+  'method.response.header.Access-Control-Allow-Origin': "'*'",
+  'method.response.header.Access-Control-Allow-Headers': "'Content-Type,Authorization'",
+  'method.response.header.Access-Control-Allow-Methods': "'GET,POST,DELETE,OPTIONS'",
+};
+
+export class Compute extends Construct {
+  readonly functions: Record<LambdaName, LambdaFunction>;
+  readonly api: ApiGatewayRestApi;
+  readonly stage: ApiGatewayStage;
+  readonly cluster: EcsCluster;
+  readonly service: EcsService;
+  readonly alb: Lb;
+  readonly agentLogGroup: CloudwatchLogGroup;
+  readonly httpsEnabled: boolean;
+
+  constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names, f: Foundation, accountId: string) {
+    super(scope, id);
+    const region = cfg.region;
+    const tableArns = [f.table.arn, `${f.table.arn}/index/*`];
+    const imagesObjects = `${f.imagesBucket.arn}/users/*`;
+    const bedrockModels = [`arn:aws:bedrock:*::foundation-model/*`, `arn:aws:bedrock:${region}:${accountId}:inference-profile/*`];
+
+    const dataAccess: Record<LambdaName, Statement[]> = {
+      'text-regen': [
+        { Sid: 'Sessions', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArns },
+        { Sid: 'Bedrock', Effect: 'Allow', Action: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'], Resource: bedrockModels },
+      ],
+      'image-regen': [
+        { Sid: 'Images', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: imagesObjects },
+        { Sid: 'Sessions', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], Resource: tableArns },
+        { Sid: 'ImageKey', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: f.imageKeySecret.arn },
+        { Sid: 'Bedrock', Effect: 'Allow', Action: 'bedrock:InvokeModel', Resource: bedrockModels },
+      ],
+      'data-ops': [
+        { Sid: 'Sessions', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'], Resource: tableArns },
+        { Sid: 'ListImages', Effect: 'Allow', Action: 's3:ListBucket', Resource: f.imagesBucket.arn, Condition: { StringLike: { 's3:prefix': 'users/*' } } },
+        { Sid: 'Images', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: imagesObjects },
+      ],
+    };
+
+    const appEnv = (imageConcurrency: number): Record<string, string> => ({
+      STORY42_IMAGES_BUCKET: f.imagesBucket.bucket,
+      STORY42_SESSIONS_TABLE: f.table.name,
+      STORY42_TEXT_PROVIDER: cfg.providers.text,
+      STORY42_IMAGE_PROVIDER: cfg.providers.image,
+      STORY42_IMAGE_API_KEY_SECRET: f.imageKeySecret.name,
+      STORY42_TTS_API_KEY_SECRET: f.ttsKeySecret.name,
+      STORY42_IMAGE_CONCURRENCY: String(imageConcurrency),
+      STORY42_ALLOWED_MODELS: cfg.allowed_models.join(','),
+      STORY42_COGNITO_USER_POOL_ID: f.userPool.id,
+      STORY42_COGNITO_CLIENT_ID: f.userPoolClient.id,
+    });
+
+    // ---- Lambda functions -------------------------------------------------------------
+    const fnNames: Record<LambdaName, string> = {
+      'text-regen': names.of('story-text-regen'),
+      'image-regen': names.of('story-image-regen'),
+      'data-ops': names.of('data-ops'),
+    };
+    const fns = {} as Record<LambdaName, LambdaFunction>;
+    for (const key of LAMBDA_NAMES) {
+      const fnName = fnNames[key];
+      const logs = new CloudwatchLogGroup(this, `${key}-logs`, { name: `/aws/lambda/${fnName}`, retentionInDays: cfg.log_retention_days });
+      const role = new IamRole(this, `${key}-role`, { name: `${fnName}-role`, assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com') });
+      new IamRolePolicy(this, `${key}-policy`, {
+        role: role.id,
+        name: `${fnName}-access`,
+        policy: policyJson([
+          { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${logs.arn}:*` },
+          ...dataAccess[key],
+        ]),
+      });
+      const image = key === 'image-regen';
+      fns[key] = new LambdaFunction(this, `${key}-fn`, {
+        functionName: fnName,
+        packageType: 'Image',
+        imageUri: `${f.repositories[key].repositoryUrl}:${cfg.image_tag}`,
+        role: role.arn,
+        memorySize: image ? cfg.lambda.image_memory_mb : cfg.lambda.memory_mb,
+        timeout: image ? cfg.lambda.image_timeout_seconds : cfg.lambda.timeout_seconds,
+        architectures: ['x86_64'],
+        environment: { variables: appEnv(6) },
+        tracingConfig: { mode: 'Active' },
+        dependsOn: [logs],
+      });
+    }
+    this.functions = fns;
+
+    // ---- REST API with a Cognito authorizer on every route --------------------------------
+    this.api = new ApiGatewayRestApi(this, 'api', { name: names.of('api'), endpointConfiguration: { types: ['REGIONAL'] } });
+    const authorizer = new ApiGatewayAuthorizer(this, 'cognito', {
+      name: names.of('cognito'),
+      restApiId: this.api.id,
+      type: 'COGNITO_USER_POOLS',
+      providerArns: [f.userPool.arn],
+      identitySource: 'method.request.header.Authorization',
+    });
+    const resources = new Map<string, ApiGatewayResource>();
+    const resourceFor = (path: string): ApiGatewayResource => {
+      const existing = resources.get(path);
+      if (existing) return existing;
+      const parts = path.split('/');
+      const parentPath = parts.slice(0, -1).join('/');
+      const parentId = parentPath ? resourceFor(parentPath).id : this.api.rootResourceId;
+      const res = new ApiGatewayResource(this, `res-${path.replace(/[{}]/g, '').replace(/\//g, '-')}`, { restApiId: this.api.id, parentId, pathPart: parts.at(-1) as string });
+      resources.set(path, res);
+      return res;
+    };
+    const deps: ITerraformDependable[] = [];
+    for (const route of API_ROUTES) {
+      const res = resourceFor(route.path);
+      const id = `${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').replace(/\//g, '-')}`;
+      const method = new ApiGatewayMethod(this, `method-${id}`, {
+        restApiId: this.api.id,
+        resourceId: res.id,
+        httpMethod: route.method,
+        authorization: 'COGNITO_USER_POOLS',
+        authorizerId: authorizer.id,
+        requestParameters: route.path.includes('{job_id}') ? { 'method.request.path.job_id': true } : undefined,
+      });
+      const integration = new ApiGatewayIntegration(this, `integration-${id}`, {
+        restApiId: this.api.id,
+        resourceId: res.id,
+        httpMethod: method.httpMethod,
+        type: 'AWS_PROXY',
+        integrationHttpMethod: 'POST',
+        uri: fns[route.lambda].invokeArn,
+        timeoutMilliseconds: cfg.api.integration_timeout_ms,
+      });
+      deps.push(method, integration);
+    }
+    // CORS preflight on every resource: a MOCK integration, no authorizer (browsers send no token).
+    for (const [path, res] of resources) {
+      const id = path.replace(/[{}]/g, '').replace(/\//g, '-');
+      const options = new ApiGatewayMethod(this, `options-${id}`, { restApiId: this.api.id, resourceId: res.id, httpMethod: 'OPTIONS', authorization: 'NONE' });
+      const mock = new ApiGatewayIntegration(this, `options-${id}-mock`, {
+        restApiId: this.api.id,
+        resourceId: res.id,
+        httpMethod: options.httpMethod,
+        type: 'MOCK',
+        requestTemplates: { 'application/json': '{"statusCode": 200}' },
+      });
+      const response = new ApiGatewayMethodResponse(this, `options-${id}-response`, {
+        restApiId: this.api.id,
+        resourceId: res.id,
+        httpMethod: options.httpMethod,
+        statusCode: '200',
+        responseParameters: Object.fromEntries(Object.keys(CORS).map((k) => [k, true])),
+      });
+      const integrationResponse = new ApiGatewayIntegrationResponse(this, `options-${id}-integration-response`, {
+        restApiId: this.api.id,
+        resourceId: res.id,
+        httpMethod: options.httpMethod,
+        statusCode: response.statusCode,
+        responseParameters: CORS,
+        dependsOn: [mock],
+      });
+      deps.push(options, mock, response, integrationResponse);
+    }
+    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
+      new ApiGatewayGatewayResponse(this, `cors-${type}`, {
+        restApiId: this.api.id,
+        responseType: type,
+        responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'", 'gatewayresponse.header.Access-Control-Allow-Headers': "'Content-Type,Authorization'" },
+      });
+    }
+    for (const key of LAMBDA_NAMES) {
+      new LambdaPermission(this, `${key}-invoke`, {
+        statementId: 'AllowApiGatewayInvoke',
+        action: 'lambda:InvokeFunction',
+        functionName: fns[key].functionName,
+        principal: 'apigateway.amazonaws.com',
+        sourceArn: `${this.api.executionArn}/*/*`,
+      });
+    }
+    const deployment = new ApiGatewayDeployment(this, 'deployment', {
+      restApiId: this.api.id,
+      triggers: { redeployment: Fn.sha1(Fn.jsonencode(API_ROUTES.map((r) => `${r.method} ${r.path} ${r.lambda}`))) },
+      lifecycle: { createBeforeDestroy: true },
+      dependsOn: deps,
+    });
+    // Access logs need the account-level CloudWatch role for API Gateway.
+    const apiLogsRole = new IamRole(this, 'api-logs-role', { name: names.of('apigw-logs'), assumeRolePolicy: assumeRolePolicy('apigateway.amazonaws.com') });
+    new IamRolePolicyAttachment(this, 'api-logs-policy', { role: apiLogsRole.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs' });
+    const account = new ApiGatewayAccount(this, 'api-account', { cloudwatchRoleArn: apiLogsRole.arn });
+    const accessLogs = new CloudwatchLogGroup(this, 'api-access-logs', { name: `/aws/apigateway/${names.of('api')}`, retentionInDays: cfg.log_retention_days });
+    this.stage = new ApiGatewayStage(this, 'stage', {
+      restApiId: this.api.id,
+      deploymentId: deployment.id,
+      stageName: cfg.environment,
+      xrayTracingEnabled: true,
+      accessLogSettings: {
+        destinationArn: accessLogs.arn,
+        format: JSON.stringify({ requestId: '$context.requestId', ip: '$context.identity.sourceIp', sub: '$context.authorizer.claims.sub', method: '$context.httpMethod', path: '$context.resourcePath', status: '$context.status', latency: '$context.responseLatency' }),
+      },
+      dependsOn: [account],
+    });
+    new ApiGatewayMethodSettings(this, 'stage-settings', {
+      restApiId: this.api.id,
+      stageName: this.stage.stageName,
+      methodPath: '*/*',
+      settings: { throttlingRateLimit: cfg.api.throttle_rate_limit, throttlingBurstLimit: cfg.api.throttle_burst_limit, metricsEnabled: true, loggingLevel: 'INFO', dataTraceEnabled: false },
+    });
+
+    // ---- ECS Fargate story agent behind an ALB ---------------------------------------------
+    this.httpsEnabled = Boolean(cfg.domain?.certificate_arn);
+    const albSg = new SecurityGroup(this, 'alb-sg', {
+      name: names.of('alb'),
+      vpcId: f.vpc.id,
+      description: 'Story42 ALB: HTTP(S) from the internet',
+      ingress: [
+        { description: 'HTTP', protocol: 'tcp', fromPort: 80, toPort: 80, cidrBlocks: ['0.0.0.0/0'] },
+        ...(this.httpsEnabled ? [{ description: 'HTTPS', protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] }] : []),
+      ],
+      egress: [{ description: 'to the agent tasks', protocol: 'tcp', fromPort: cfg.ecs.container_port, toPort: cfg.ecs.container_port, cidrBlocks: [cfg.network.vpc_cidr] }],
+    });
+    const taskSg = new SecurityGroup(this, 'task-sg', {
+      name: names.of('agent-tasks'),
+      vpcId: f.vpc.id,
+      description: 'Story42 agent tasks: only the ALB may connect',
+      ingress: [{ description: 'from the ALB', protocol: 'tcp', fromPort: cfg.ecs.container_port, toPort: cfg.ecs.container_port, securityGroups: [albSg.id] }],
+      egress: [{ description: 'HTTPS to AWS APIs and model providers', protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] }],
+    });
+    this.alb = new Lb(this, 'alb', {
+      name: names.of('alb'),
+      loadBalancerType: 'application',
+      internal: false,
+      securityGroups: [albSg.id],
+      subnets: f.publicSubnets.map((s) => s.id),
+      dropInvalidHeaderFields: true,
+      idleTimeout: 300,
+    });
+    const targets = new LbTargetGroup(this, 'agent-targets', {
+      name: names.of('tg'),
+      port: cfg.ecs.container_port,
+      protocol: 'HTTP',
+      targetType: 'ip',
+      vpcId: f.vpc.id,
+      healthCheck: { path: '/health', matcher: '200', interval: 15, healthyThreshold: 2, unhealthyThreshold: 3 },
+      deregistrationDelay: '30',
+    });
+    const listeners: LbListener[] = [];
+    if (this.httpsEnabled && cfg.domain) {
+      listeners.push(
+        new LbListener(this, 'https', {
+          loadBalancerArn: this.alb.arn,
+          port: 443,
+          protocol: 'HTTPS',
+          sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+          certificateArn: cfg.domain.certificate_arn,
+          defaultAction: [{ type: 'forward', targetGroupArn: targets.arn }],
+        }),
+        new LbListener(this, 'http-redirect', {
+          loadBalancerArn: this.alb.arn,
+          port: 80,
+          protocol: 'HTTP',
+          defaultAction: [{ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301' } }],
+        }),
+      );
+    } else {
+      listeners.push(new LbListener(this, 'http', { loadBalancerArn: this.alb.arn, port: 80, protocol: 'HTTP', defaultAction: [{ type: 'forward', targetGroupArn: targets.arn }] }));
+    }
+
+    this.cluster = new EcsCluster(this, 'cluster', { name: names.of('ecs-cluster'), setting: [{ name: 'containerInsights', value: 'enabled' }] });
+    this.agentLogGroup = new CloudwatchLogGroup(this, 'agent-logs', { name: `/ecs/${names.of('story-agent')}`, retentionInDays: cfg.log_retention_days });
+    const executionRole = new IamRole(this, 'agent-execution-role', { name: names.of('agent-exec'), assumeRolePolicy: assumeRolePolicy('ecs-tasks.amazonaws.com') });
+    new IamRolePolicy(this, 'agent-execution-policy', {
+      role: executionRole.id,
+      name: names.of('agent-exec'),
+      policy: policyJson([
+        { Sid: 'EcrAuth', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+        { Sid: 'EcrPull', Effect: 'Allow', Action: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'], Resource: f.repositories.agent.arn },
+        { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${this.agentLogGroup.arn}:*` },
+      ]),
+    });
+    const taskRole = new IamRole(this, 'agent-task-role', { name: names.of('agent-task'), assumeRolePolicy: assumeRolePolicy('ecs-tasks.amazonaws.com') });
+    new IamRolePolicy(this, 'agent-task-policy', { role: taskRole.id, name: names.of('agent-task'), policy: policyJson([...dataAccess['text-regen'], ...dataAccess['image-regen'].filter((s) => s.Sid !== 'Sessions')]) });
+    const container = 'story-agent';
+    const env = { ...appEnv(6), AWS_REGION: region, PORT: String(cfg.ecs.container_port) };
+    const task = new EcsTaskDefinition(this, 'agent-task', {
+      family: names.of('story-agent'),
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: String(cfg.ecs.cpu),
+      memory: String(cfg.ecs.memory_mb),
+      executionRoleArn: executionRole.arn,
+      taskRoleArn: taskRole.arn,
+      runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+      containerDefinitions: JSON.stringify([
+        {
+          name: container,
+          image: `${f.repositories.agent.repositoryUrl}:${cfg.image_tag}`,
+          essential: true,
+          portMappings: [{ containerPort: cfg.ecs.container_port, protocol: 'tcp' }],
+          environment: Object.entries(env).map(([name, value]) => ({ name, value })),
+          readonlyRootFilesystem: true,
+          user: 'node',
+          healthCheck: {
+            command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${cfg.ecs.container_port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
+            interval: 30,
+            timeout: 5,
+            retries: 3,
+            startPeriod: 20,
+          },
+          logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': this.agentLogGroup.name, 'awslogs-region': region, 'awslogs-stream-prefix': 'agent' } },
+        },
+      ]),
+    });
+    const usePrivate = f.privateSubnets.length > 0;
+    this.service = new EcsService(this, 'agent-service', {
+      name: names.of('story-generator'),
+      cluster: this.cluster.id,
+      taskDefinition: task.arn,
+      desiredCount: cfg.ecs.desired_count,
+      launchType: 'FARGATE',
+      healthCheckGracePeriodSeconds: 60,
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      networkConfiguration: {
+        subnets: (usePrivate ? f.privateSubnets : f.publicSubnets).map((s) => s.id),
+        securityGroups: [taskSg.id],
+        assignPublicIp: !usePrivate,
+      },
+      loadBalancer: [{ targetGroupArn: targets.arn, containerName: container, containerPort: cfg.ecs.container_port }],
+      dependsOn: listeners,
+    });
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * Phase 1 — the foundation, always deployed: ECR, VPC, S3, DynamoDB, Cognito, Secrets
+ * Manager, CloudFront for the static site.
+ */
+import { Construct } from 'constructs';
+import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CloudfrontOriginAccessControl } from '@cdktf/provider-aws/lib/cloudfront-origin-access-control';
+import { CognitoUser } from '@cdktf/provider-aws/lib/cognito-user';
+import { CognitoUserGroup } from '@cdktf/provider-aws/lib/cognito-user-group';
+import { CognitoUserInGroup } from '@cdktf/provider-aws/lib/cognito-user-in-group';
+import { CognitoUserPool } from '@cdktf/provider-aws/lib/cognito-user-pool';
+import { CognitoUserPoolClient } from '@cdktf/provider-aws/lib/cognito-user-pool-client';
+import { CognitoUserPoolDomain } from '@cdktf/provider-aws/lib/cognito-user-pool-domain';
+import { DataAwsAvailabilityZones } from '@cdktf/provider-aws/lib/data-aws-availability-zones';
+import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { EcrLifecyclePolicy } from '@cdktf/provider-aws/lib/ecr-lifecycle-policy';
+import { EcrRepository } from '@cdktf/provider-aws/lib/ecr-repository';
+import { Eip } from '@cdktf/provider-aws/lib/eip';
+import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway';
+import { NatGateway } from '@cdktf/provider-aws/lib/nat-gateway';
+import { Route } from '@cdktf/provider-aws/lib/route';
+import { RouteTable } from '@cdktf/provider-aws/lib/route-table';
+import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+import { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+import { Fn } from 'cdktf';
+import type { EnvironmentConfig } from './environment';
+import { policyJson, type Statement } from './iam';
+
+export const LAMBDA_NAMES = ['text-regen', 'image-regen', 'data-ops'] as const;
+export type LambdaName = (typeof LAMBDA_NAMES)[number];
+export const REPOSITORIES = [...LAMBDA_NAMES, 'agent'] as const;
+export type RepositoryName = (typeof REPOSITORIES)[number];
+
+export interface Names {
+  prefix: string;
+  of(thing: string): string;
+}
+
+export function namesFor(cfg: EnvironmentConfig): Names {
+  const prefix = `${cfg.project_name}-${cfg.environment}-${cfg.region}`;
+  return { prefix, of: (thing) => `${prefix}-${thing}` };
+}
+
+class SecureBucket extends Construct {
+  readonly bucket: S3Bucket;
+
+  constructor(scope: Construct, id: string, name: string, lifecycle: { expireDays?: number; noncurrentDays: number }, extra: Statement[] = []) {
+    super(scope, id);
+    this.bucket = new S3Bucket(this, 'bucket', { bucket: name, forceDestroy: false });
+    new S3BucketPublicAccessBlock(this, 'public-access', {
+      bucket: this.bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketServerSideEncryptionConfigurationA(this, 'sse', {
+      bucket: this.bucket.id,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' }, bucketKeyEnabled: true }],
+    });
+    new S3BucketVersioningA(this, 'versioning', { bucket: this.bucket.id, versioningConfiguration: { status: 'Enabled' } });
+    new S3BucketLifecycleConfiguration(this, 'lifecycle', {
+      bucket: this.bucket.id,
+      rule: [
+        {
+          id: 'expire-old-versions',
+          status: 'Enabled',
+          filter: [{ prefix: '' }],
+          noncurrentVersionExpiration: [{ noncurrentDays: lifecycle.noncurrentDays }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+          ...(lifecycle.expireDays ? { expiration: [{ days: lifecycle.expireDays }] } : {}),
+        },
+      ],
+    });
+    new S3BucketPolicy(this, 'policy', {
+      bucket: this.bucket.id,
+      policy: policyJson([
+        {
+          Sid: 'DenyInsecureTransport',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:*',
+          Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+        ...extra,
+      ]),
+    });
+  }
+}
+
+export class Foundation extends Construct {
+  readonly repositories: Record<RepositoryName, EcrRepository>;
+  readonly vpc: Vpc;
+  readonly publicSubnets: Subnet[];
+  readonly privateSubnets: Subnet[];
+  readonly imagesBucket: S3Bucket;
+  readonly promptsBucket: S3Bucket;
+  readonly siteBucket: S3Bucket;
+  readonly table: DynamodbTable;
+  readonly userPool: CognitoUserPool;
+  readonly userPoolClient: CognitoUserPoolClient;
+  readonly userPoolDomain: CognitoUserPoolDomain;
+  readonly adminUser: CognitoUser;
+  readonly imageKeySecret: SecretsmanagerSecret;
+  readonly ttsKeySecret: SecretsmanagerSecret;
+  readonly distribution: CloudfrontDistribution;
+
+  constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names) {
+    super(scope, id);
+
+    // ---- ECR ------------------------------------------------------------------------
+    const repoNames: Record<RepositoryName, string> = {
+      'text-regen': names.of('story-text-regen'),
+      'image-regen': names.of('story-image-regen'),
+      'data-ops': names.of('data-ops'),
+      agent: names.of('story-agent'),
+    };
+    const repos = {} as Record<RepositoryName, EcrRepository>;
+    for (const key of REPOSITORIES) {
+      const repo = new EcrRepository(this, `ecr-${key}`, {
+        name: repoNames[key],
+        imageTagMutability: 'IMMUTABLE',
+        imageScanningConfiguration: { scanOnPush: true },
+        encryptionConfiguration: [{ encryptionType: 'AES256' }],
+      });
+      new EcrLifecyclePolicy(this, `ecr-${key}-lifecycle`, {
+        repository: repo.name,
+        policy: JSON.stringify({
+          rules: [
+            {
+              rulePriority: 1,
+              description: `keep the last ${cfg.ecr_keep_images} images`,
+              selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: cfg.ecr_keep_images },
+              action: { type: 'expire' },
+            },
+          ],
+        }),
+      });
+      repos[key] = repo;
+    }
+    this.repositories = repos;
+
+    // ---- VPC --------------------------------------------------------------------------
+    const azs = new DataAwsAvailabilityZones(this, 'azs', { state: 'available' });
+    this.vpc = new Vpc(this, 'vpc', { cidrBlock: cfg.network.vpc_cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: names.of('vpc') } });
+    const igw = new InternetGateway(this, 'igw', { vpcId: this.vpc.id, tags: { Name: names.of('igw') } });
+    const publicRoutes = new RouteTable(this, 'public-routes', { vpcId: this.vpc.id, tags: { Name: names.of('public') } });
+    new Route(this, 'public-default', { routeTableId: publicRoutes.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: igw.id });
+    const base = cfg.network.vpc_cidr.split('.').slice(0, 2).join('.');
+    this.publicSubnets = [0, 1].map((i) => {
+      const subnet = new Subnet(this, `public-${i}`, {
+        vpcId: this.vpc.id,
+        cidrBlock: `${base}.${i}.0/24`,
+        availabilityZone: Fn.element(azs.names, i),
+        mapPublicIpOnLaunch: true,
+        tags: { Name: names.of(`public-${i}`) },
+      });
+      new RouteTableAssociation(this, `public-${i}-routes`, { subnetId: subnet.id, routeTableId: publicRoutes.id });
+      return subnet;
+    });
+    this.privateSubnets = [];
+    if (cfg.network.private_subnets_with_nat) {
+      const eip = new Eip(this, 'nat-ip', { domain: 'vpc', tags: { Name: names.of('nat') } });
+      const nat = new NatGateway(this, 'nat', { allocationId: eip.id, subnetId: (this.publicSubnets[0] as Subnet).id, tags: { Name: names.of('nat') } });
+      const privateRoutes = new RouteTable(this, 'private-routes', { vpcId: this.vpc.id, tags: { Name: names.of('private') } });
+      new Route(this, 'private-default', { routeTableId: privateRoutes.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nat.id });
+      this.privateSubnets = [0, 1].map((i) => {
+        const subnet = new Subnet(this, `private-${i}`, {
+          vpcId: this.vpc.id,
+          cidrBlock: `${base}.${10 + i}.0/24`,
+          availabilityZone: Fn.element(azs.names, i),
+          tags: { Name: names.of(`private-${i}`) },
+        });
+        new RouteTableAssociation(this, `private-${i}-routes`, { subnetId: subnet.id, routeTableId: privateRoutes.id });
+        return subnet;
+      });
+    }
+
+    // ---- S3 ---------------------------------------------------------------------------
+    this.imagesBucket = new SecureBucket(this, 'images', names.of('story-images'), { expireDays: cfg.image_retention_days, noncurrentDays: 30 }).bucket;
+    this.promptsBucket = new SecureBucket(this, 'prompts', names.of('prompts'), { noncurrentDays: 90 }).bucket;
+    const oac = new CloudfrontOriginAccessControl(this, 'site-oac', {
+      name: names.of('site'),
+      originAccessControlOriginType: 's3',
+      signingBehavior: 'always',
+      signingProtocol: 'sigv4',
+    });
+    const siteName = names.of('site');
+
+    // ---- DynamoDB ---------------------------------------------------------------------
+    this.table = new DynamodbTable(this, 'sessions', {
+      name: names.of('story-sessions'),
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: 'user_id',
+      rangeKey: 'session_id',
+      attribute: [
+        { name: 'user_id', type: 'S' },
+        { name: 'session_id', type: 'S' },
+        { name: 'timestamp', type: 'N' },
+        { name: 'route', type: 'S' },
+      ],
+      globalSecondaryIndex: [
+        { name: 'TimestampIndex', hashKey: 'user_id', rangeKey: 'timestamp', projectionType: 'ALL' },
+        { name: 'RouteTimestampIndex', hashKey: 'route', rangeKey: 'timestamp', projectionType: 'ALL' },
+      ],
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      ttl: { attributeName: 'expires_at', enabled: true },
+      deletionProtectionEnabled: cfg.environment === 'prod',
+    });
+
+    // ---- Cognito ----------------------------------------------------------------------
+    this.userPool = new CognitoUserPool(this, 'users', {
+      name: names.of('user-pool'),
+      usernameAttributes: ['email'],
+      autoVerifiedAttributes: ['email'],
+      mfaConfiguration: 'OPTIONAL',
+      softwareTokenMfaConfiguration: { enabled: true },
+      passwordPolicy: { minimumLength: 12, requireLowercase: true, requireUppercase: true, requireNumbers: true, requireSymbols: true, temporaryPasswordValidityDays: 3 },
+      accountRecoverySetting: { recoveryMechanism: [{ name: 'verified_email', priority: 1 }] },
+      adminCreateUserConfig: { allowAdminCreateUserOnly: false },
+      deletionProtection: cfg.environment === 'prod' ? 'ACTIVE' : 'INACTIVE',
+    });
+    this.userPoolClient = new CognitoUserPoolClient(this, 'web-client', {
+      name: names.of('web'),
+      userPoolId: this.userPool.id,
+      generateSecret: false,
+      explicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+      preventUserExistenceErrors: 'ENABLED',
+      supportedIdentityProviders: ['COGNITO'],
+      allowedOauthFlowsUserPoolClient: true,
+      allowedOauthFlows: ['code'],
+      allowedOauthScopes: ['openid', 'email', 'profile'],
+      callbackUrls: [cfg.domain ? `https://${cfg.domain.name}/` : 'http://localhost:3000/'],
+      logoutUrls: [cfg.domain ? `https://${cfg.domain.name}/` : 'http://localhost:3000/'],
+    });
+    this.userPoolDomain = new CognitoUserPoolDomain(this, 'hosted-ui', { domain: names.of('users'), userPoolId: this.userPool.id });
+    const groups = ['admin', 'user'].map((g) => new CognitoUserGroup(this, `group-${g}`, { name: g, userPoolId: this.userPool.id, description: `Story42 ${g}s` }));
+    // No password in code or state: Cognito emails the admin a temporary one.
+    this.adminUser = new CognitoUser(this, 'admin', {
+      userPoolId: this.userPool.id,
+      username: cfg.admin_email,
+      attributes: { email: cfg.admin_email, email_verified: 'true' },
+      desiredDeliveryMediums: ['EMAIL'],
+    });
+    new CognitoUserInGroup(this, 'admin-in-admin', { userPoolId: this.userPool.id, username: this.adminUser.username, groupName: (groups[0] as CognitoUserGroup).name });
+
+    // ---- Secrets (created empty: the operator puts the values) --------------------------
+    this.imageKeySecret = new SecretsmanagerSecret(this, 'image-key', {
+      name: `${names.prefix}/google-api-key`,
+      description: 'Image model API key (Gemini). Set the value with: aws secretsmanager put-secret-value',
+      recoveryWindowInDays: 7,
+    });
+    this.ttsKeySecret = new SecretsmanagerSecret(this, 'tts-key', {
+      name: `${names.prefix}/tts-api-key`,
+      description: 'Text-to-speech API key. Set the value with: aws secretsmanager put-secret-value',
+      recoveryWindowInDays: 7,
+    });
+
+    // ---- CloudFront in front of the static site ------------------------------------------
+    const originId = 'site-bucket';
+    this.distribution = new CloudfrontDistribution(this, 'site-cdn', {
+      enabled: true,
+      comment: siteName,
+      defaultRootObject: 'index.html',
+      priceClass: 'PriceClass_100',
+      aliases: cfg.domain?.cloudfront_certificate_arn ? [cfg.domain.name] : undefined,
+      origin: [{ originId, domainName: `${siteName}.s3.${cfg.region}.amazonaws.com`, originAccessControlId: oac.id }],
+      defaultCacheBehavior: {
+        targetOriginId: originId,
+        viewerProtocolPolicy: 'redirect-to-https',
+        allowedMethods: ['GET', 'HEAD', 'OPTIONS'],
+        cachedMethods: ['GET', 'HEAD'],
+        compress: true,
+        cachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6', // AWS managed CachingOptimized
+      },
+      customErrorResponse: [{ errorCode: 403, responseCode: 200, responsePagePath: '/index.html' }],
+      restrictions: { geoRestriction: { restrictionType: 'none' } },
+      viewerCertificate: cfg.domain?.cloudfront_certificate_arn
+        ? { acmCertificateArn: cfg.domain.cloudfront_certificate_arn, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
+        : { cloudfrontDefaultCertificate: true },
+    });
+    this.siteBucket = new SecureBucket(this, 'site', siteName, { noncurrentDays: 30 }, [
+      {
+        Sid: 'AllowCloudFrontRead',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Action: 's3:GetObject',
+        Resource: `arn:aws:s3:::${siteName}/*`,
+        Condition: { StringEquals: { 'AWS:SourceArn': this.distribution.arn } },
+      },
+    ]).bucket;
+  }
+}

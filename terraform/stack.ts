@@ -1,0 +1,80 @@
+/**
+ * One stack per environment/region file, named `<project>-<env>-<region>`. Phase 1 always;
+ * phase 2 when `images_ready` is true.
+ */
+import { Construct } from 'constructs';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Compute, API_ROUTES } from './compute';
+import { stackName, type EnvironmentConfig } from './environment';
+import { Foundation, namesFor } from './foundation';
+
+export const NOT_DEPLOYED = 'Not deployed - set images_ready = true';
+
+export class Story42Stack extends TerraformStack {
+  readonly foundation: Foundation;
+  readonly compute?: Compute;
+
+  constructor(scope: Construct, cfg: EnvironmentConfig) {
+    const name = stackName(cfg);
+    super(scope, name);
+    const names = namesFor(cfg);
+    new AwsProvider(this, 'aws', {
+      region: cfg.region,
+      defaultTags: [{ tags: { Project: cfg.project_name, Environment: cfg.environment, ManagedBy: 'cdktf', Stack: name } }],
+    });
+    if (cfg.state_backend) {
+      new S3Backend(this, {
+        bucket: cfg.state_backend.bucket,
+        key: `${cfg.state_backend.key_prefix}/${cfg.environment}/${cfg.region}/terraform.tfstate`,
+        region: cfg.region,
+        dynamodbTable: cfg.state_backend.lock_table,
+        encrypt: true,
+      });
+    } else {
+      new LocalBackend(this, { path: `terraform.${name}.tfstate` });
+    }
+    const identity = new DataAwsCallerIdentity(this, 'account');
+    const f = new Foundation(this, 'foundation', cfg, names);
+    this.foundation = f;
+    if (cfg.images_ready) this.compute = new Compute(this, 'compute', cfg, names, f, identity.accountId);
+    const c = this.compute;
+
+    const out = (id: string, value: string | number, description?: string) => new TerraformOutput(this, id, { value, description });
+    const compute = (id: string, value: (c: Compute) => string | number) => out(id, c ? value(c) : NOT_DEPLOYED);
+    const apiBase = (c: Compute) => `https://${c.api.id}.execute-api.${cfg.region}.amazonaws.com/${c.stage.stageName}`;
+
+    out('region', cfg.region);
+    compute('api_endpoint', apiBase);
+    for (const route of API_ROUTES.filter((r) => r.method === 'POST')) {
+      compute(`${route.path.replace(/-/g, '_')}_endpoint`, (c) => `${apiBase(c)}/${route.path}`);
+    }
+    out('cognito_user_pool_id', f.userPool.id);
+    out('cognito_user_pool_client_id', f.userPoolClient.id);
+    out('cognito_user_pool_domain', `${f.userPoolDomain.domain}.auth.${cfg.region}.amazoncognito.com`);
+    out('admin_username', cfg.admin_email);
+    compute('lambda_function_name', (c) => c.functions['text-regen'].functionName);
+    compute('story_image_lambda_function_name', (c) => c.functions['image-regen'].functionName);
+    compute('data_ops_lambda_function_name', (c) => c.functions['data-ops'].functionName);
+    out('lambda_ecr_repository_url', f.repositories['text-regen'].repositoryUrl);
+    out('story_image_lambda_ecr_repository_url', f.repositories['image-regen'].repositoryUrl);
+    out('data_ops_ecr_repository_url', f.repositories['data-ops'].repositoryUrl);
+    out('ecs_ecr_repository_url', f.repositories.agent.repositoryUrl);
+    out('story_images_bucket_name', f.imagesBucket.bucket);
+    out('s3_bucket_name', f.imagesBucket.bucket);
+    out('dynamodb_table_name', f.table.name);
+    out('dynamodb_table_arn', f.table.arn);
+    out('google_api_key_secret_name', f.imageKeySecret.name);
+    out('tts_api_key_secret_name', f.ttsKeySecret.name);
+    compute('ecs_cluster_name', (c) => c.cluster.name);
+    compute('ecs_service_name', (c) => c.service.name);
+    compute('ecs_alb_dns_name', (c) => c.alb.dnsName);
+    compute('ecs_service_endpoint', (c) => `${c.httpsEnabled ? 'https' : 'http'}://${c.alb.dnsName}`);
+    compute('ecs_desired_count', () => cfg.ecs.desired_count);
+    compute('ecs_log_group_name', (c) => c.agentLogGroup.name);
+    out('cloudfront_distribution_id', f.distribution.id);
+    out('cloudfront_domain_name', f.distribution.domainName);
+    out('website_url', cfg.domain?.cloudfront_certificate_arn ? `https://${cfg.domain.name}` : `https://${f.distribution.domainName}`);
+  }
+}
