@@ -79,10 +79,15 @@ export function stackName(cfg: Pick<EnvironmentConfig, 'project_name' | 'environ
 }
 
 /** Parses one environment file; errors name the file and the field. */
-export function parseEnvironment(file: string, text: string, imagesReadyOverride?: boolean): EnvironmentConfig {
+export interface Overrides {
+  images_ready?: boolean;
+  image_tag?: string;
+}
+
+export function parseEnvironment(file: string, text: string, overrides: Overrides = {}): EnvironmentConfig {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = { ...(JSON.parse(text) as Record<string, unknown>), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
   } catch (err) {
     throw new EnvironmentError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -96,26 +101,30 @@ export function parseEnvironment(file: string, text: string, imagesReadyOverride
   if (envDir !== cfg.environment || regionFile !== `${cfg.region}.json`) {
     throw new EnvironmentError(`${file}: environment/region fields (${cfg.environment}/${cfg.region}) must match the file's path`);
   }
-  return imagesReadyOverride === undefined ? cfg : { ...cfg, images_ready: imagesReadyOverride };
+  return cfg;
 }
 
-/** `IMAGES_READY=true|false` overrides the files' `images_ready` for one synth. */
-export function imagesReadyFromEnv(value: string | undefined): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new EnvironmentError(`IMAGES_READY must be "true" or "false" (got "${value}")`);
+/** `IMAGES_READY=true|false` and `IMAGE_TAG=<tag>` override the files for one synth. */
+export function overridesFromEnv(env: Record<string, string | undefined>): Overrides {
+  const ready = env.IMAGES_READY;
+  if (ready !== undefined && ready !== '' && ready !== 'true' && ready !== 'false') {
+    throw new EnvironmentError(`IMAGES_READY must be "true" or "false" (got "${ready}")`);
+  }
+  return {
+    images_ready: ready === 'true' ? true : ready === 'false' ? false : undefined,
+    image_tag: env.IMAGE_TAG || undefined,
+  };
 }
 
 /** Every `environments/<env>/<region>.json`, optionally only those whose stack name or env matches. */
-export function loadEnvironments(dir: string, only?: string, imagesReady?: boolean): EnvironmentConfig[] {
+export function loadEnvironments(dir: string, only?: string, overrides: Overrides = {}): EnvironmentConfig[] {
   if (!existsSync(dir)) throw new EnvironmentError(`${dir}: no environments folder`);
   const out: EnvironmentConfig[] = [];
   for (const env of readdirSync(dir).sort()) {
     const envDir = path.join(dir, env);
     for (const f of readdirSync(envDir).filter((n) => n.endsWith('.json')).sort()) {
       const file = path.join(envDir, f);
-      const cfg = parseEnvironment(file, readFileSync(file, 'utf8'), imagesReady);
+      const cfg = parseEnvironment(file, readFileSync(file, 'utf8'), overrides);
       if (!only || only === stackName(cfg) || only === cfg.environment || only === `${cfg.environment}/${cfg.region}`) out.push(cfg);
     }
   }

@@ -2,7 +2,7 @@ import 'cdktf/lib/testing/adapters/jest';
 import { Testing } from 'cdktf';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import { EnvironmentError, imagesReadyFromEnv, parseEnvironment } from './environment';
+import { EnvironmentError, overridesFromEnv, parseEnvironment } from './environment';
 import { NOT_DEPLOYED } from './stack';
 import { countResources, resourcesOf, synthAll, type Synthesized } from './synth-support';
 
@@ -100,10 +100,12 @@ describe('environment files', () => {
   });
   const file = 'environments/dev/us-west-2.json';
 
-  it('accepts a valid file and applies the IMAGES_READY override', () => {
+  it('accepts a valid file and applies the IMAGES_READY and IMAGE_TAG overrides', () => {
     expect(parseEnvironment(file, good).images_ready).toBe(false);
-    expect(parseEnvironment(file, good, imagesReadyFromEnv('true')).images_ready).toBe(true);
-    expect(() => imagesReadyFromEnv('yes')).toThrow('IMAGES_READY must be "true" or "false"');
+    const overridden = parseEnvironment(file, good, overridesFromEnv({ IMAGES_READY: 'true', IMAGE_TAG: 'abc123' }));
+    expect(overridden).toMatchObject({ images_ready: true, image_tag: 'abc123' });
+    expect(() => overridesFromEnv({ IMAGES_READY: 'yes' })).toThrow('IMAGES_READY must be "true" or "false"');
+    expect(() => parseEnvironment(file, good, { image_tag: 'latest' })).toThrow('image_tag');
   });
 
   it.each([

@@ -19,7 +19,7 @@ export function synthAll(): Synthesized[] {
   process.env.CHECKPOINT_DISABLE = '1';
   const out: Synthesized[] = [];
   for (const phase of [1, 2] as const) {
-    for (const cfg of loadEnvironments(ENVIRONMENTS_DIR, undefined, phase === 2)) {
+    for (const cfg of loadEnvironments(ENVIRONMENTS_DIR, undefined, { images_ready: phase === 2 })) {
       const stack = new Story42Stack(Testing.app(), cfg);
       const raw = Testing.synth(stack);
       out.push({ name: stackName(cfg), phase, cfg, raw, json: JSON.parse(raw) as Synthesized['json'] });
