@@ -17,6 +17,9 @@ import { ApiGatewayResource } from '@cdktf/provider-aws/lib/api-gateway-resource
 import { ApiGatewayRestApi } from '@cdktf/provider-aws/lib/api-gateway-rest-api';
 import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster';
 import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
 import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
@@ -251,6 +254,28 @@ export class Compute extends Construct {
       methodPath: '*/*',
       settings: { throttlingRateLimit: cfg.api.throttle_rate_limit, throttlingBurstLimit: cfg.api.throttle_burst_limit, metricsEnabled: true, loggingLevel: 'INFO', dataTraceEnabled: false },
     });
+
+    // ---- Alarms to the operators' email ----------------------------------------------------
+    if (cfg.alarm_email) {
+      const topic = new SnsTopic(this, 'alarms', { name: names.of('alarms'), kmsMasterKeyId: 'alias/aws/sns' });
+      new SnsTopicSubscription(this, 'alarms-email', { topicArn: topic.arn, protocol: 'email', endpoint: cfg.alarm_email });
+      const alarm = (id: string, namespace: string, metric: string, dimensions: Record<string, string>, threshold: number) =>
+        new CloudwatchMetricAlarm(this, id, {
+          alarmName: names.of(id),
+          namespace,
+          metricName: metric,
+          dimensions,
+          statistic: 'Sum',
+          period: 300,
+          evaluationPeriods: 1,
+          threshold,
+          comparisonOperator: 'GreaterThanOrEqualToThreshold',
+          treatMissingData: 'notBreaching',
+          alarmActions: [topic.arn],
+        });
+      for (const key of LAMBDA_NAMES) alarm(`${key}-errors`, 'AWS/Lambda', 'Errors', { FunctionName: fns[key].functionName }, 5);
+      alarm('api-5xx', 'AWS/ApiGateway', '5XXError', { ApiName: this.api.name, Stage: this.stage.stageName }, 5);
+    }
 
     // ---- ECS Fargate story agent behind an ALB ---------------------------------------------
     this.httpsEnabled = Boolean(cfg.domain?.certificate_arn);

@@ -19,6 +19,7 @@ import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway';
 import { NatGateway } from '@cdktf/provider-aws/lib/nat-gateway';
 import { Route } from '@cdktf/provider-aws/lib/route';
+import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { RouteTable } from '@cdktf/provider-aws/lib/route-table';
 import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
@@ -289,6 +290,14 @@ export class Foundation extends Construct {
         ? { acmCertificateArn: cfg.domain.cloudfront_certificate_arn, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
         : { cloudfrontDefaultCertificate: true },
     });
+    if (cfg.domain?.hosted_zone_id && cfg.domain.cloudfront_certificate_arn) {
+      new Route53Record(this, 'site-alias', {
+        zoneId: cfg.domain.hosted_zone_id,
+        name: cfg.domain.name,
+        type: 'A',
+        alias: { name: this.distribution.domainName, zoneId: this.distribution.hostedZoneId, evaluateTargetHealth: false },
+      });
+    }
     this.siteBucket = new SecureBucket(this, 'site', siteName, { noncurrentDays: 30 }, [
       {
         Sid: 'AllowCloudFrontRead',

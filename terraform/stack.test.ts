@@ -79,6 +79,13 @@ describe('stacks per environment and phase', () => {
     }
   });
 
+  it('phase 2 alarms on Lambda errors and API 5xx go to the alarm email', () => {
+    for (const s of stacks.filter((x) => x.phase === 2 && x.cfg.alarm_email)) {
+      expect(resourcesOf(s, 'aws_cloudwatch_metric_alarm').map(([, a]) => a.metric_name).sort()).toEqual(['5XXError', 'Errors', 'Errors', 'Errors']);
+      expect(resourcesOf(s, 'aws_sns_topic_subscription').map(([, sub]) => sub.endpoint)).toEqual([s.cfg.alarm_email]);
+    }
+  });
+
   it('a state backend is S3 + DynamoDB lock when configured, local otherwise', () => {
     for (const s of stacks) {
       const backend = (s.json.terraform?.backend ?? {}) as Record<string, Record<string, unknown>>;
