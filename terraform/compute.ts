@@ -75,12 +75,14 @@ export class Compute extends Construct {
 
     const dataAccess: Record<LambdaName, Statement[]> = {
       'text-regen': [
-        { Sid: 'Sessions', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: tableArns },
+        // Tracking rows and the job-owner claim (a conditional put).
+        { Sid: 'Sessions', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: f.table.arn },
         { Sid: 'Bedrock', Effect: 'Allow', Action: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'], Resource: bedrockModels },
       ],
       'image-regen': [
+        // GetObject also makes the presigned URLs it hands out work.
         { Sid: 'Images', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: imagesObjects },
-        { Sid: 'Sessions', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], Resource: tableArns },
+        { Sid: 'Sessions', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: f.table.arn },
         { Sid: 'ImageKey', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: f.imageKeySecret.arn },
         { Sid: 'Bedrock', Effect: 'Allow', Action: 'bedrock:InvokeModel', Resource: bedrockModels },
       ],
@@ -133,7 +135,6 @@ export class Compute extends Construct {
         timeout: image ? cfg.lambda.image_timeout_seconds : cfg.lambda.timeout_seconds,
         architectures: ['x86_64'],
         environment: { variables: appEnv(6) },
-        tracingConfig: { mode: 'Active' },
         dependsOn: [logs],
       });
     }

@@ -99,6 +99,22 @@ describe('policy: IAM', () => {
     expect(checked).toBeGreaterThan(10);
   });
 
+  it('each Lambda may do only what its code does', () => {
+    const forbidden: Record<string, RegExp> = {
+      'text-regen': /^(s3:|secretsmanager:|dynamodb:(Query|DeleteItem|BatchWriteItem))/,
+      'image-regen': /^(dynamodb:(Query|DeleteItem|BatchWriteItem)|s3:(DeleteObject|ListBucket))/,
+      'data-ops': /^(bedrock:|secretsmanager:|s3:PutObject|dynamodb:PutItem)/,
+    };
+    for (const s of stacks.filter((x) => x.phase === 2)) {
+      for (const [fn, pattern] of Object.entries(forbidden)) {
+        const policy = resourcesOf(s, 'aws_iam_role_policy').find(([name]) => name.includes(`${fn}-policy`))?.[1];
+        const actions = statementsOf(policy?.policy).flatMap((st) => list(st.Action));
+        expect(actions.length).toBeGreaterThan(2);
+        expect([fn, actions.filter((a) => pattern.test(a))]).toEqual([fn, []]);
+      }
+    }
+  });
+
   it('each Lambda has its own role', () => {
     for (const s of stacks.filter((x) => x.phase === 2)) {
       const roles = resourcesOf(s, 'aws_lambda_function').map(([, f]) => f.role);
