@@ -32,6 +32,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { Fn } from 'cdktf';
+import { SESSIONS_SCHEMA } from '../src/aws/sessions-schema';
 import type { EnvironmentConfig } from './environment';
 import { policyJson, type Statement } from './iam';
 
@@ -201,21 +202,13 @@ export class Foundation extends Construct {
     this.table = new DynamodbTable(this, 'sessions', {
       name: names.of('story-sessions'),
       billingMode: 'PAY_PER_REQUEST',
-      hashKey: 'user_id',
-      rangeKey: 'session_id',
-      attribute: [
-        { name: 'user_id', type: 'S' },
-        { name: 'session_id', type: 'S' },
-        { name: 'timestamp', type: 'N' },
-        { name: 'route', type: 'S' },
-      ],
-      globalSecondaryIndex: [
-        { name: 'TimestampIndex', hashKey: 'user_id', rangeKey: 'timestamp', projectionType: 'ALL' },
-        { name: 'RouteTimestampIndex', hashKey: 'route', rangeKey: 'timestamp', projectionType: 'ALL' },
-      ],
+      hashKey: SESSIONS_SCHEMA.hashKey,
+      rangeKey: SESSIONS_SCHEMA.rangeKey,
+      attribute: SESSIONS_SCHEMA.attributes.map((a) => ({ ...a })),
+      globalSecondaryIndex: SESSIONS_SCHEMA.indexes.map((i) => ({ ...i, projectionType: 'ALL' })),
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
-      ttl: { attributeName: 'expires_at', enabled: true },
+      ttl: { attributeName: SESSIONS_SCHEMA.ttlAttribute, enabled: true },
       deletionProtectionEnabled: cfg.environment === 'prod',
     });
 

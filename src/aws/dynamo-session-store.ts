@@ -23,9 +23,10 @@ import {
 import { z } from 'zod';
 import { badRequest } from '../core/errors';
 import type { JobPage, JobSummary, SessionStore, TrackingRecord } from '../core/ports';
+import { SESSIONS_SCHEMA } from './sessions-schema';
 
-export const TIMESTAMP_INDEX = 'TimestampIndex';
-export const ROUTE_TIMESTAMP_INDEX = 'RouteTimestampIndex';
+export const TIMESTAMP_INDEX = SESSIONS_SCHEMA.indexes[0].name;
+export const ROUTE_TIMESTAMP_INDEX = SESSIONS_SCHEMA.indexes[1].name;
 /** Items above this size keep a truncated response (DynamoDB's item limit is 400 KB). */
 const MAX_ITEM_JSON = 300_000;
 
@@ -99,7 +100,7 @@ export class DynamoSessionStore implements SessionStore {
           status: rec.status,
           provider: rec.provider,
           usage: rec.usage,
-          ...(this.ttlDays > 0 ? { expires_at: Math.floor(rec.timestamp / 1000) + this.ttlDays * 86400 } : {}),
+          ...(this.ttlDays > 0 ? { [SESSIONS_SCHEMA.ttlAttribute]: Math.floor(rec.timestamp / 1000) + this.ttlDays * 86400 } : {}),
         },
       }),
     );

@@ -23,7 +23,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-s
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { LOCAL_CREDENTIALS } from '../aws/clients';
-import { ROUTE_TIMESTAMP_INDEX, TIMESTAMP_INDEX } from '../aws/dynamo-session-store';
+import { SESSIONS_SCHEMA } from '../aws/sessions-schema';
 
 const LOCAL_REGION = 'us-east-1';
 
@@ -146,34 +146,19 @@ export async function ensureSessionsTable(ddb: DynamoDBClient, table: string): P
     new CreateTableCommand({
       TableName: table,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'user_id', AttributeType: 'S' },
-        { AttributeName: 'session_id', AttributeType: 'S' },
-        { AttributeName: 'timestamp', AttributeType: 'N' },
-        { AttributeName: 'route', AttributeType: 'S' },
-      ],
+      AttributeDefinitions: SESSIONS_SCHEMA.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
       KeySchema: [
-        { AttributeName: 'user_id', KeyType: 'HASH' },
-        { AttributeName: 'session_id', KeyType: 'RANGE' },
+        { AttributeName: SESSIONS_SCHEMA.hashKey, KeyType: 'HASH' },
+        { AttributeName: SESSIONS_SCHEMA.rangeKey, KeyType: 'RANGE' },
       ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: TIMESTAMP_INDEX,
-          KeySchema: [
-            { AttributeName: 'user_id', KeyType: 'HASH' },
-            { AttributeName: 'timestamp', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-        {
-          IndexName: ROUTE_TIMESTAMP_INDEX,
-          KeySchema: [
-            { AttributeName: 'route', KeyType: 'HASH' },
-            { AttributeName: 'timestamp', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
+      GlobalSecondaryIndexes: SESSIONS_SCHEMA.indexes.map((i) => ({
+        IndexName: i.name,
+        KeySchema: [
+          { AttributeName: i.hashKey, KeyType: 'HASH' },
+          { AttributeName: i.rangeKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
     }),
   );
   for (let i = 0; i < 100; i++) {
