@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     `  Local AWS:      S3 :${services.ports.s3}  DynamoDB :${services.ports.dynamodb}  Cognito :${services.ports.cognito}`,
     '',
     `  Demo user:      ${DEMO_USER.email} / ${DEMO_USER.password}`,
-    `  Get a token:    TOKEN=$(PORT=${local.port} npm run --silent token)`,
+    `  Get a token:    TOKEN=$(PORT=${local.port} npm run token)`,
     `  Try it:         curl -s -X POST ${url}/generate-topics-ideas -H "Authorization: Bearer $TOKEN" \\`,
     `                    -H 'Content-Type: application/json' -d '{"genre":"fiction","topics":"dragons, friendship"}'`,
     '',
