@@ -2,6 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { Config } from '../platform/config';
 
 /** The fixed key pair the local servers accept (s3rver checks it; the others accept any). */
@@ -29,4 +30,14 @@ export function dynamoDocumentClient(config: Config): DynamoDBDocumentClient {
     ...(endpoint ? { endpoint, credentials: localCredentials(endpoint) } : {}),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+}
+
+/** Bedrock runtime; one attempt per call, because our resilience layer does the retrying. */
+export function bedrockRuntimeClient(config: Config): BedrockRuntimeClient {
+  const endpoint = config.endpoints.bedrock;
+  return new BedrockRuntimeClient({
+    region: config.region,
+    maxAttempts: 1,
+    ...(endpoint ? { endpoint, credentials: localCredentials(endpoint) } : {}),
+  });
 }

@@ -107,10 +107,13 @@ function userPrompt(task: TextTask): string {
   }
 }
 
+/** Marks the line carrying the task as JSON (models read it well; local servers parse it). */
+export const TASK_JSON_MARKER = 'Request (JSON): ';
+
 export function renderPrompt(task: TextTask): PromptText {
   return {
     system: SYSTEM,
-    user: userPrompt(task),
+    user: `${userPrompt(task)}\n${TASK_JSON_MARKER}${JSON.stringify(task)}`,
     resultName: resultNames[task.kind],
     jsonSchema: resultJsonSchema(task.kind),
   };

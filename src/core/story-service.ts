@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { mapSettled } from './concurrency';
-import { badGateway, badRequest, forbidden, HttpError, isAbortError, notFound } from './errors';
+import { badGateway, badRequest, forbidden, HttpError, isAbortError, notFound, ProviderUnavailableError } from './errors';
 import {
   normaliseOutline,
   normaliseSegment,
@@ -118,8 +118,9 @@ export class StoryService {
     } catch (err) {
       this.deps.telemetry.count(`route_error.${route}`);
       const jobId = typeof body.job_id === 'string' && JOB_ID_PATTERN.test(body.job_id) ? body.job_id : undefined;
-      // Validation failures are the caller's to fix; model and store failures are tracked.
-      if (jobId && !(err instanceof HttpError && err.status < 500) && !isAbortError(err)) {
+      // Validation failures are the caller's to fix; model and store failures (throttling included) are tracked.
+      const callersFault = err instanceof HttpError && err.status < 500 && !(err instanceof ProviderUnavailableError);
+      if (jobId && !callersFault && !isAbortError(err)) {
         await this.track(ctx, route, jobId, started, body, { error: err instanceof Error ? err.message : String(err) }, 'error', []);
       }
       throw err;

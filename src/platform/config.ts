@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const TEXT_PROVIDERS = ['offline'] as const;
+export const TEXT_PROVIDERS = ['offline', 'bedrock'] as const;
 export const IMAGE_PROVIDERS = ['offline'] as const;
 
 export const DEFAULT_MODELS = [
@@ -63,6 +63,12 @@ const envSchema = z.object({
   STORY42_SESSIONS_TABLE: z.string({ error: 'STORY42_SESSIONS_TABLE must name the sessions table' }).trim().min(3, { error: 'STORY42_SESSIONS_TABLE must name the sessions table' }),
   STORY42_S3_ENDPOINT: optionalUrl('STORY42_S3_ENDPOINT'),
   STORY42_DYNAMODB_ENDPOINT: optionalUrl('STORY42_DYNAMODB_ENDPOINT'),
+  STORY42_BEDROCK_ENDPOINT: optionalUrl('STORY42_BEDROCK_ENDPOINT'),
+  STORY42_MODEL_TIMEOUT_MS: int('STORY42_MODEL_TIMEOUT_MS', 100, 900_000, 120_000),
+  STORY42_MODEL_MAX_ATTEMPTS: int('STORY42_MODEL_MAX_ATTEMPTS', 1, 10, 4),
+  STORY42_MODEL_BACKOFF_MS: int('STORY42_MODEL_BACKOFF_MS', 0, 60_000, 500),
+  STORY42_MODEL_MAX_BACKOFF_MS: int('STORY42_MODEL_MAX_BACKOFF_MS', 0, 300_000, 8_000),
+  STORY42_MODEL_CONCURRENCY: int('STORY42_MODEL_CONCURRENCY', 1, 256, 8),
   STORY42_IMAGE_CONCURRENCY: int('STORY42_IMAGE_CONCURRENCY', 1, 32, 6),
   STORY42_OFFLINE_IMAGE_LATENCY_MS: int('STORY42_OFFLINE_IMAGE_LATENCY_MS', 0, 600_000, 0),
   STORY42_TEXT_MAX_ATTEMPTS: int('STORY42_TEXT_MAX_ATTEMPTS', 1, 5, 3),
@@ -82,7 +88,9 @@ export interface Config {
   region: string;
   imagesBucket: string;
   sessionsTable: string;
-  endpoints: { s3?: string; dynamodb?: string };
+  endpoints: { s3?: string; dynamodb?: string; bedrock?: string };
+  /** Timeouts, retries and concurrency of model calls. */
+  models: { timeoutMs: number; maxAttempts: number; backoffMs: number; maxBackoffMs: number; concurrency: number };
   imageConcurrency: number;
   offlineImageLatencyMs: number;
   textMaxAttempts: number;
@@ -126,7 +134,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     region,
     imagesBucket: e.STORY42_IMAGES_BUCKET,
     sessionsTable: e.STORY42_SESSIONS_TABLE,
-    endpoints: { s3: e.STORY42_S3_ENDPOINT, dynamodb: e.STORY42_DYNAMODB_ENDPOINT },
+    endpoints: { s3: e.STORY42_S3_ENDPOINT, dynamodb: e.STORY42_DYNAMODB_ENDPOINT, bedrock: e.STORY42_BEDROCK_ENDPOINT },
+    models: {
+      timeoutMs: e.STORY42_MODEL_TIMEOUT_MS,
+      maxAttempts: e.STORY42_MODEL_MAX_ATTEMPTS,
+      backoffMs: e.STORY42_MODEL_BACKOFF_MS,
+      maxBackoffMs: e.STORY42_MODEL_MAX_BACKOFF_MS,
+      concurrency: e.STORY42_MODEL_CONCURRENCY,
+    },
     imageConcurrency: e.STORY42_IMAGE_CONCURRENCY,
     offlineImageLatencyMs: e.STORY42_OFFLINE_IMAGE_LATENCY_MS,
     textMaxAttempts: e.STORY42_TEXT_MAX_ATTEMPTS,

@@ -3,7 +3,7 @@
  * providers and stores are chosen.
  */
 import { randomUUID } from 'node:crypto';
-import { dynamoDocumentClient, s3Client } from '../aws/clients';
+import { bedrockRuntimeClient, dynamoDocumentClient, s3Client } from '../aws/clients';
 import { DynamoSessionStore } from '../aws/dynamo-session-store';
 import { S3ImageStore } from '../aws/s3-image-store';
 import { JobsService } from '../core/jobs-service';
@@ -11,6 +11,8 @@ import type { ImageModel, ImageStore, SessionStore, TextModel } from '../core/po
 import { StoryService } from '../core/story-service';
 import { OfflineIllustrator } from '../offline/illustrator';
 import { OfflineStoryWriter } from '../offline/writer';
+import { BedrockTextModel } from '../providers/bedrock-text';
+import { Semaphore, type RetryPolicy } from '../providers/resilience';
 import type { Config } from './config';
 import { ConsoleTelemetry } from './telemetry';
 
@@ -21,10 +23,17 @@ export interface Platform {
   telemetry: ConsoleTelemetry;
 }
 
+export function retryPolicy(config: Config): RetryPolicy {
+  const m = config.models;
+  return { maxAttempts: m.maxAttempts, baseDelayMs: m.backoffMs, maxDelayMs: m.maxBackoffMs, timeoutMs: m.timeoutMs };
+}
+
 export function createTextModel(config: Config): TextModel {
   switch (config.textProvider) {
     case 'offline':
       return new OfflineStoryWriter();
+    case 'bedrock':
+      return new BedrockTextModel(bedrockRuntimeClient(config), { policy: retryPolicy(config), limiter: new Semaphore(config.models.concurrency) });
   }
 }
 

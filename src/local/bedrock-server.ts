@@ -1,0 +1,284 @@
+/**
+ * A local Amazon Bedrock runtime that answers in the real wire format, for tests, the bench
+ * and `npm run local-bedrock`:
+ *
+ *  - `POST /model/{id}/converse`         Converse JSON (text or toolUse content)
+ *  - `POST /model/{id}/converse-stream`  ConverseStream as `application/vnd.amazon.eventstream`
+ *                                        frames (messageStart, contentBlockStart/Delta/Stop,
+ *                                        messageStop, metadata)
+ *  - `POST /model/{id}/invoke`           InvokeModel for the image models (Nova Canvas /
+ *                                        Titan Image v2: TEXT_IMAGE, IMAGE_VARIATION)
+ *  - errors as Bedrock sends them: status code, `x-amzn-ErrorType`, `{"message": ...}`.
+ *
+ * It speaks HTTP/2 (cleartext, prior knowledge) because the SDK's Bedrock runtime client
+ * does: its default request handler is HTTP/2.
+ *
+ * Answers are real: text comes from the offline story writer working from the task the
+ * prompt carries as JSON, images from the offline illustrator. Knobs script latency,
+ * failures and malformed output; counters tell tests what happened.
+ */
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { z } from 'zod';
+import { TASK_JSON_MARKER, type TextTask } from '../core/prompts';
+import { OfflineIllustrator } from '../offline/illustrator';
+import { hashString } from '../offline/random';
+import { OfflineStoryWriter } from '../offline/writer';
+
+export type BedrockErrorName =
+  | 'ThrottlingException'
+  | 'ValidationException'
+  | 'ModelTimeoutException'
+  | 'ServiceUnavailableException'
+  | 'InternalServerException'
+  | 'AccessDeniedException';
+
+const ERROR_STATUS: Record<BedrockErrorName, number> = {
+  ThrottlingException: 429,
+  ValidationException: 400,
+  ModelTimeoutException: 408,
+  ServiceUnavailableException: 503,
+  InternalServerException: 500,
+  AccessDeniedException: 403,
+};
+
+export interface BedrockKnobs {
+  /** Delay before any answer (ms). */
+  latencyMs: number;
+  /** ConverseStream: delay before the first event; then `latencyMs` is spread over the deltas. */
+  firstTokenMs: number;
+  /** Failures to answer, in order, one per call (any operation). */
+  failures: BedrockErrorName[];
+  /** Number of next text calls that return malformed output (broken JSON / wrong shape). */
+  malformed: number;
+}
+
+export interface BedrockCounters {
+  converse: number;
+  converseStream: number;
+  invoke: number;
+  errors: number;
+  /** Calls whose client went away before the answer was complete. */
+  aborted: number;
+  /** Requests' model ids, in order. */
+  models: string[];
+}
+
+const codec = new EventStreamCodec(
+  (bytes) => Buffer.from(bytes).toString('utf8'),
+  (text) => new Uint8Array(Buffer.from(text, 'utf8')),
+);
+
+const converseSchema = z.object({
+  messages: z.array(z.object({ role: z.string(), content: z.array(z.record(z.string(), z.unknown())) })).min(1),
+  system: z.array(z.object({ text: z.string() })).optional(),
+  toolConfig: z
+    .object({
+      tools: z.array(z.object({ toolSpec: z.object({ name: z.string(), inputSchema: z.object({ json: z.unknown() }) }) })),
+      toolChoice: z.unknown().optional(),
+    })
+    .optional(),
+  inferenceConfig: z.unknown().optional(),
+});
+
+const imageSchema = z.object({
+  taskType: z.enum(['TEXT_IMAGE', 'IMAGE_VARIATION']),
+  textToImageParams: z.object({ text: z.string().min(1) }).optional(),
+  imageVariationParams: z.object({ text: z.string().optional(), images: z.array(z.string()).min(1) }).optional(),
+  imageGenerationConfig: z.object({ width: z.number().int().optional(), height: z.number().int().optional(), seed: z.number().int().optional() }).optional(),
+});
+
+export class LocalBedrockServer {
+  readonly knobs: BedrockKnobs = { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0 };
+  readonly counters: BedrockCounters = { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [] };
+  private readonly server: http2.Http2Server;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly writer = new OfflineStoryWriter();
+  private readonly illustrator = new OfflineIllustrator();
+
+  constructor() {
+    this.server = http2.createServer((req, res) => {
+      void this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) this.error(res, 'InternalServerException', err instanceof Error ? err.message : 'internal error');
+        else res.end();
+      });
+    });
+    this.server.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return `http://${host}:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const session of this.sessions) session.destroy();
+    });
+  }
+
+  /** Resets knobs and counters between tests. */
+  reset(): void {
+    Object.assign(this.knobs, { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0 });
+    Object.assign(this.counters, { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [] });
+  }
+
+  private error(res: http2.Http2ServerResponse, name: BedrockErrorName, message: string): void {
+    this.counters.errors += 1;
+    res.writeHead(ERROR_STATUS[name], { 'Content-Type': 'application/json', 'x-amzn-ErrorType': `${name}:http://internal.amazon.com/coral/com.amazon.bedrock/`, 'x-amzn-RequestId': `local-${Date.now()}` });
+    res.end(JSON.stringify({ message }));
+  }
+
+  /** Waits `ms`; resolves false early when the client goes away. */
+  private wait(ms: number, res: http2.Http2ServerResponse): Promise<boolean> {
+    if (res.stream.destroyed) return Promise.resolve(false);
+    if (ms <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onClose = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        res.off('close', onClose);
+        resolve(true);
+      }, ms);
+      res.once('close', onClose);
+    });
+  }
+
+  private async handle(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(req.url ?? '');
+    if (req.method !== 'POST' || !m) return this.error(res, 'ValidationException', `unknown operation ${req.method} ${req.url}`);
+    const modelId = decodeURIComponent(m[1] as string);
+    const op = m[2] as 'converse' | 'converse-stream' | 'invoke';
+    this.counters.models.push(modelId);
+    if (op === 'converse') this.counters.converse += 1;
+    else if (op === 'converse-stream') this.counters.converseStream += 1;
+    else this.counters.invoke += 1;
+
+    const failure = this.knobs.failures.shift();
+    if (failure) return this.error(res, failure, `${failure} (scripted by the local Bedrock server)`);
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return this.error(res, 'ValidationException', 'request body is not JSON');
+    }
+    if (op === 'invoke') return this.invoke(modelId, body, res);
+    const parsed = converseSchema.safeParse(body);
+    if (!parsed.success) return this.error(res, 'ValidationException', `invalid Converse request: ${parsed.error.issues[0]?.message ?? ''}`);
+    const answer = this.answer(parsed.data);
+    if (op === 'converse') {
+      if (!(await this.wait(this.knobs.latencyMs, res))) {
+        this.counters.aborted += 1;
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          output: { message: { role: 'assistant', content: [answer.toolName ? { toolUse: { toolUseId: 'tooluse_local', name: answer.toolName, input: answer.input } } : { text: answer.text }] } },
+          stopReason: answer.toolName ? 'tool_use' : 'end_turn',
+          usage: { inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, totalTokens: answer.inputTokens + answer.outputTokens },
+          metrics: { latencyMs: this.knobs.latencyMs },
+        }),
+      );
+      return;
+    }
+    return this.stream(answer, res);
+  }
+
+  /** What the "model" says: a tool call with the structured result, or text. */
+  private answer(request: z.infer<typeof converseSchema>): { toolName?: string; input?: unknown; text: string; inputTokens: number; outputTokens: number } {
+    const prompt = request.messages
+      .flatMap((msg) => msg.content)
+      .map((c) => (typeof c.text === 'string' ? c.text : ''))
+      .join('\n');
+    const inputTokens = Math.ceil(prompt.length / 4);
+    const line = prompt.split('\n').find((l) => l.startsWith(TASK_JSON_MARKER));
+    let result: unknown = { note: 'no task in the prompt' };
+    if (line) {
+      const task = JSON.parse(line.slice(TASK_JSON_MARKER.length)) as TextTask;
+      result = this.writer.write(task, String(hashString(prompt)));
+    }
+    const malformed = this.knobs.malformed > 0;
+    if (malformed) this.knobs.malformed -= 1;
+    const text = malformed ? `${JSON.stringify(result).slice(0, 40)}` : JSON.stringify(result);
+    const toolName = request.toolConfig?.tools[0]?.toolSpec.name;
+    const input = malformed ? { unexpected: 'shape' } : result;
+    return { toolName, input, text, inputTokens, outputTokens: Math.ceil(text.length / 4) };
+  }
+
+  private frame(res: http2.Http2ServerResponse, eventType: string, payload: unknown): boolean {
+    const bytes = codec.encode({
+      headers: {
+        ':event-type': { type: 'string', value: eventType },
+        ':content-type': { type: 'string', value: 'application/json' },
+        ':message-type': { type: 'string', value: 'event' },
+      },
+      body: new Uint8Array(Buffer.from(JSON.stringify(payload), 'utf8')),
+    });
+    return res.write(bytes);
+  }
+
+  private async stream(answer: ReturnType<LocalBedrockServer['answer']>, res: http2.Http2ServerResponse): Promise<void> {
+    if (!(await this.wait(this.knobs.firstTokenMs, res))) {
+      this.counters.aborted += 1;
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/vnd.amazon.eventstream', 'x-amzn-RequestId': `local-${Date.now()}` });
+    this.frame(res, 'messageStart', { role: 'assistant' });
+    const tool = answer.toolName !== undefined;
+    this.frame(res, 'contentBlockStart', { contentBlockIndex: 0, start: tool ? { toolUse: { toolUseId: 'tooluse_local', name: answer.toolName } } : {} });
+    const body = tool ? JSON.stringify(answer.input) : answer.text;
+    const pieces = Math.max(1, Math.min(8, Math.ceil(body.length / 200)));
+    const size = Math.ceil(body.length / pieces);
+    for (let i = 0; i < pieces; i++) {
+      const part = body.slice(i * size, (i + 1) * size);
+      this.frame(res, 'contentBlockDelta', { contentBlockIndex: 0, delta: tool ? { toolUse: { input: part } } : { text: part } });
+      if (!(await this.wait(this.knobs.latencyMs / pieces, res))) {
+        this.counters.aborted += 1;
+        return;
+      }
+    }
+    this.frame(res, 'contentBlockStop', { contentBlockIndex: 0 });
+    this.frame(res, 'messageStop', { stopReason: tool ? 'tool_use' : 'end_turn' });
+    this.frame(res, 'metadata', { usage: { inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, totalTokens: answer.inputTokens + answer.outputTokens }, metrics: { latencyMs: this.knobs.firstTokenMs + this.knobs.latencyMs } });
+    res.end();
+  }
+
+  private async invoke(modelId: string, body: unknown, res: http2.Http2ServerResponse): Promise<void> {
+    if (!/^amazon\.(nova-canvas|titan-image-generator)/.test(modelId)) return this.error(res, 'ValidationException', `model ${modelId} is not an image model here`);
+    const parsed = imageSchema.safeParse(body);
+    if (!parsed.success) return this.error(res, 'ValidationException', `invalid image request: ${parsed.error.issues[0]?.message ?? ''}`);
+    const r = parsed.data;
+    const width = r.imageGenerationConfig?.width ?? 512;
+    const height = r.imageGenerationConfig?.height ?? 512;
+    const seed = String(r.imageGenerationConfig?.seed ?? 0);
+    let png: Uint8Array;
+    if (r.taskType === 'TEXT_IMAGE') {
+      if (!r.textToImageParams) return this.error(res, 'ValidationException', 'textToImageParams is required for TEXT_IMAGE');
+      png = (await this.illustrator.generate({ prompt: r.textToImageParams.text, artStyle: '', seed, width, height })).png;
+    } else {
+      const original = r.imageVariationParams?.images[0];
+      if (!original) return this.error(res, 'ValidationException', 'imageVariationParams.images is required for IMAGE_VARIATION');
+      const text = r.imageVariationParams?.text ?? '';
+      png = (await this.illustrator.edit({ original: new Uint8Array(Buffer.from(original, 'base64')), instruction: text, prompt: text, artStyle: '', seed, width, height })).png;
+    }
+    if (!(await this.wait(this.knobs.latencyMs, res))) {
+      this.counters.aborted += 1;
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ images: [Buffer.from(png).toString('base64')], error: null }));
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The Bedrock text provider: Converse, or ConverseStream when the caller wants deltas.
+ *
+ * Structured output uses tool use: one tool whose input schema is the result's JSON schema,
+ * and `toolChoice: any`, so the model must answer by "calling" it with arguments shaped
+ * like the result. Unlike "answer only with JSON" instructions, this is supported the same
+ * way by Nova, Claude and gpt-oss on Bedrock, the model never wraps the JSON in prose or
+ * code fences, and the arguments arrive already parsed (or, streamed, as one JSON string).
+ * A model that still answers with text is parsed leniently; anything unusable is handed to
+ * the core as-is, whose schema check rejects it and asks again with the reason.
+ */
+import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type ContentBlock, type Message, type ToolConfiguration } from '@aws-sdk/client-bedrock-runtime';
+import type { TextCall, TextModel, TextOutput, TokenUsage } from '../core/ports';
+import { resilient, type ResilientOptions } from './resilience';
+
+export type ResilienceSettings = Omit<ResilientOptions, 'signal'>;
+
+/** Text of a model answer, without code fences, parsed as JSON if it is JSON. */
+export function parseLenient(text: string): unknown {
+  const body = text.trim().replace(/^```(?:json)?\s*/i, '').replace(/```\s*$/, '');
+  try {
+    return JSON.parse(body);
+  } catch {
+    const start = body.indexOf('{');
+    const end = body.lastIndexOf('}');
+    if (start >= 0 && end > start) {
+      try {
+        return JSON.parse(body.slice(start, end + 1));
+      } catch {
+        // fall through
+      }
+    }
+    return { unparseable_model_output: text.slice(0, 200) };
+  }
+}
+
+export class BedrockTextModel implements TextModel {
+  readonly provider = 'bedrock';
+
+  constructor(
+    private readonly client: BedrockRuntimeClient,
+    private readonly resilience: ResilienceSettings,
+  ) {}
+
+  private request(call: TextCall): { modelId: string; messages: Message[]; system: Array<{ text: string }>; toolConfig: ToolConfiguration } {
+    const repair = call.repairHint ? `\n\nYour previous answer was rejected: ${call.repairHint}. Answer again, following every rule.` : '';
+    return {
+      modelId: call.modelId,
+      system: [{ text: call.prompt.system }],
+      messages: [{ role: 'user', content: [{ text: `${call.prompt.user}${repair}` }] }],
+      toolConfig: {
+        tools: [{ toolSpec: { name: call.prompt.resultName, description: `Return the ${call.prompt.resultName.replace(/_/g, ' ')}.`, inputSchema: { json: call.prompt.jsonSchema as never } } }],
+        toolChoice: { any: {} },
+      },
+    };
+  }
+
+  async generate(call: TextCall): Promise<TextOutput> {
+    return resilient('Bedrock', (signal) => (call.onDelta ? this.stream(call, signal) : this.converse(call, signal)), { ...this.resilience, signal: call.signal });
+  }
+
+  private async converse(call: TextCall, signal: AbortSignal): Promise<TextOutput> {
+    const out = await this.client.send(new ConverseCommand({ ...this.request(call), inferenceConfig: { maxTokens: 8192, temperature: 0.7 } }), { abortSignal: signal });
+    const content: ContentBlock[] = out.output?.message?.content ?? [];
+    const tool = content.find((c) => c.toolUse)?.toolUse;
+    const text = content.map((c) => c.text ?? '').join('');
+    return {
+      data: tool ? tool.input : parseLenient(text),
+      model: call.modelId,
+      usage: usageOf(out.usage),
+    };
+  }
+
+  private async stream(call: TextCall, signal: AbortSignal): Promise<TextOutput> {
+    const out = await this.client.send(new ConverseStreamCommand({ ...this.request(call), inferenceConfig: { maxTokens: 8192, temperature: 0.7 } }), { abortSignal: signal });
+    let toolInput = '';
+    let text = '';
+    let sawTool = false;
+    let usage: TokenUsage | undefined;
+    for await (const event of out.stream ?? []) {
+      if (event.contentBlockStart?.start?.toolUse) sawTool = true;
+      const delta = event.contentBlockDelta?.delta;
+      if (delta?.toolUse?.input !== undefined) {
+        toolInput += delta.toolUse.input;
+        call.onDelta?.(delta.toolUse.input);
+      } else if (delta?.text !== undefined) {
+        text += delta.text;
+        call.onDelta?.(delta.text);
+      }
+      if (event.metadata?.usage) usage = usageOf(event.metadata.usage);
+    }
+    return { data: parseLenient(sawTool ? toolInput : text), model: call.modelId, usage };
+  }
+}
+
+function usageOf(u: { inputTokens?: number; outputTokens?: number } | undefined): TokenUsage | undefined {
+  return u ? { inputTokens: u.inputTokens ?? 0, outputTokens: u.outputTokens ?? 0 } : undefined;
+}

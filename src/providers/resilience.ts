@@ -1,0 +1,120 @@
+/**
+ * Resilient provider calls: a timeout per attempt, retries with exponential backoff and full
+ * jitter on throttling and 5xx, a bounded number of calls in flight per provider, and — when
+ * the provider stays throttled or down — a ProviderUnavailableError (429/503 + Retry-After).
+ *
+ * The SDK clients are built with `maxAttempts: 1`, so retries happen here only, never twice.
+ */
+import { isAbortError, ProviderUnavailableError } from '../core/errors';
+
+export interface RetryPolicy {
+  /** Attempts in all (1 = no retry). */
+  maxAttempts: number;
+  /** Backoff base: attempt n waits a random time in [0, min(maxDelayMs, baseDelayMs * 2^n)). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+}
+
+/** A counting semaphore: at most `limit` calls in flight. */
+export class Semaphore {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(readonly limit: number) {}
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.active >= this.limit) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const i = this.queue.indexOf(go);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(signal?.reason ?? new Error('aborted'));
+        };
+        const go = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        this.queue.push(go);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    this.active += 1;
+    try {
+      return await fn();
+    } finally {
+      this.active -= 1;
+      this.queue.shift()?.();
+    }
+  }
+}
+
+export type Failure = 'throttled' | 'unavailable' | 'timeout' | 'fatal';
+
+const THROTTLE_NAMES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RESOURCE_EXHAUSTED']);
+const UNAVAILABLE_NAMES = new Set(['ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelTimeoutException', 'ModelStreamErrorException']);
+
+/** Classifies an SDK error by its name and HTTP status. */
+export function classify(err: unknown): Failure {
+  if (!(err instanceof Error)) return 'fatal';
+  if (err.name === 'TimeoutError') return 'timeout';
+  const status = (err as { $metadata?: { httpStatusCode?: number }; status?: number }).$metadata?.httpStatusCode ?? (err as { status?: number }).status;
+  if (THROTTLE_NAMES.has(err.name) || status === 429) return 'throttled';
+  if (UNAVAILABLE_NAMES.has(err.name) || (status !== undefined && status >= 500) || status === 408) return 'unavailable';
+  return 'fatal';
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface ResilientOptions {
+  policy: RetryPolicy;
+  limiter: Semaphore;
+  /** The caller's signal: aborting it stops at once, with no retry. */
+  signal?: AbortSignal;
+  /** For tests of the jitter; defaults to Math.random. */
+  random?: () => number;
+  onRetry?: (attempt: number, failure: Failure, delayMs: number) => void;
+}
+
+export async function resilient<T>(provider: string, fn: (signal: AbortSignal) => Promise<T>, opts: ResilientOptions): Promise<T> {
+  const { policy, limiter, signal } = opts;
+  const random = opts.random ?? Math.random;
+  let last: Failure = 'unavailable';
+  for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+    signal?.throwIfAborted();
+    const attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(policy.timeoutMs)]) : AbortSignal.timeout(policy.timeoutMs);
+    try {
+      return await limiter.run(() => fn(attemptSignal), signal);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason ?? err;
+      const failure = attemptSignal.aborted && isAbortError(err) ? 'timeout' : classify(err);
+      if (failure === 'fatal') throw err;
+      last = failure;
+      if (attempt === policy.maxAttempts) break;
+      const delay = Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
+      opts.onRetry?.(attempt, failure, delay);
+      await sleep(delay, signal);
+    }
+  }
+  const retryAfter = Math.max(1, Math.ceil(policy.maxDelayMs / 1000));
+  if (last === 'throttled') throw new ProviderUnavailableError(429, `The ${provider} model is throttling requests; try again shortly`, retryAfter);
+  throw new ProviderUnavailableError(503, last === 'timeout' ? `The ${provider} model did not answer in time` : `The ${provider} model is unavailable`, retryAfter);
+}
