@@ -5,7 +5,7 @@
 import { z } from 'zod';
 
 export const TEXT_PROVIDERS = ['offline', 'bedrock'] as const;
-export const IMAGE_PROVIDERS = ['offline'] as const;
+export const IMAGE_PROVIDERS = ['offline', 'bedrock'] as const;
 
 export const DEFAULT_MODELS = [
   'bedrock/us.amazon.nova-pro-v1:0',
@@ -64,6 +64,7 @@ const envSchema = z.object({
   STORY42_S3_ENDPOINT: optionalUrl('STORY42_S3_ENDPOINT'),
   STORY42_DYNAMODB_ENDPOINT: optionalUrl('STORY42_DYNAMODB_ENDPOINT'),
   STORY42_BEDROCK_ENDPOINT: optionalUrl('STORY42_BEDROCK_ENDPOINT'),
+  STORY42_BEDROCK_IMAGE_MODEL: z.string().trim().min(3).default('amazon.nova-canvas-v1:0'),
   STORY42_MODEL_TIMEOUT_MS: int('STORY42_MODEL_TIMEOUT_MS', 100, 900_000, 120_000),
   STORY42_MODEL_MAX_ATTEMPTS: int('STORY42_MODEL_MAX_ATTEMPTS', 1, 10, 4),
   STORY42_MODEL_BACKOFF_MS: int('STORY42_MODEL_BACKOFF_MS', 0, 60_000, 500),
@@ -90,6 +91,7 @@ export interface Config {
   sessionsTable: string;
   endpoints: { s3?: string; dynamodb?: string; bedrock?: string };
   /** Timeouts, retries and concurrency of model calls. */
+  bedrockImageModel: string;
   models: { timeoutMs: number; maxAttempts: number; backoffMs: number; maxBackoffMs: number; concurrency: number };
   imageConcurrency: number;
   offlineImageLatencyMs: number;
@@ -135,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     imagesBucket: e.STORY42_IMAGES_BUCKET,
     sessionsTable: e.STORY42_SESSIONS_TABLE,
     endpoints: { s3: e.STORY42_S3_ENDPOINT, dynamodb: e.STORY42_DYNAMODB_ENDPOINT, bedrock: e.STORY42_BEDROCK_ENDPOINT },
+    bedrockImageModel: e.STORY42_BEDROCK_IMAGE_MODEL,
     models: {
       timeoutMs: e.STORY42_MODEL_TIMEOUT_MS,
       maxAttempts: e.STORY42_MODEL_MAX_ATTEMPTS,

@@ -11,6 +11,7 @@ import type { ImageModel, ImageStore, SessionStore, TextModel } from '../core/po
 import { StoryService } from '../core/story-service';
 import { OfflineIllustrator } from '../offline/illustrator';
 import { OfflineStoryWriter } from '../offline/writer';
+import { BedrockImageModel } from '../providers/bedrock-image';
 import { BedrockTextModel } from '../providers/bedrock-text';
 import { Semaphore, type RetryPolicy } from '../providers/resilience';
 import type { Config } from './config';
@@ -41,6 +42,11 @@ export function createImageModel(config: Config): ImageModel {
   switch (config.imageProvider) {
     case 'offline':
       return new OfflineIllustrator({ latencyMs: config.offlineImageLatencyMs });
+    case 'bedrock':
+      return new BedrockImageModel(bedrockRuntimeClient(config), config.bedrockImageModel, {
+        policy: retryPolicy(config),
+        limiter: new Semaphore(config.models.concurrency),
+      });
   }
 }
 
