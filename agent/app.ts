@@ -9,6 +9,7 @@ import type { Caller } from '../src/core/ports';
 import { isStoryPath, STORY_ROUTES } from '../src/core/story-service';
 import type { TokenVerifier } from '../src/platform/auth';
 import type { Platform } from '../src/platform/platform';
+import { SSE_HEADERS, sseFrame, STREAMING_PATHS, streamStoryRoute, wantsEventStream } from '../src/platform/sse';
 
 export interface AgentOptions {
   platform: Platform;
@@ -46,6 +47,13 @@ export function createAgentApp({ platform, verifier }: AgentOptions): express.Ex
       res.on('close', () => {
         if (!res.writableFinished) controller.abort();
       });
+      if (wantsEventStream(req.headers.accept) && STREAMING_PATHS.includes(path)) {
+        res.writeHead(200, SSE_HEADERS);
+        res.flushHeaders();
+        await streamStoryRoute(platform, path, body as Record<string, unknown>, callerOf(claims), requestId, (name, data) => res.write(sseFrame(name, data)), controller.signal);
+        res.end();
+        return;
+      }
       const out = await platform.story.call(path, body as Record<string, unknown>, { caller: callerOf(claims), requestId, signal: controller.signal });
       res.json(out);
     } catch (err) {

@@ -9,6 +9,10 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { RouteHandler } from '../lambda/apigw';
 import { claimsAsStrings, type TokenVerifier } from '../platform/auth';
+import { SSE_HEADERS, sseFrame, wantsEventStream, type SseSink } from '../platform/sse';
+
+/** Answers a route as Server-Sent Events (the ECS/agent path; API Gateway REST cannot stream). */
+export type StreamHandler = (event: APIGatewayProxyEvent, send: SseSink, signal: AbortSignal) => Promise<void>;
 
 /** API Gateway's own payload limit. */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -18,6 +22,7 @@ export interface GatewayRoute {
   /** Resource path as API Gateway names it, e.g. `/jobs/{job_id}`. */
   resource: string;
   handler: RouteHandler;
+  stream?: StreamHandler;
 }
 
 export interface GatewayOptions {
@@ -163,6 +168,17 @@ async function handle(opts: GatewayOptions, req: http.IncomingMessage, res: http
       resourcePath: hit.r.resource,
     },
   };
+  if (hit.r.stream && wantsEventStream(headers.accept)) {
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+    });
+    res.writeHead(200, { ...SSE_HEADERS, 'Access-Control-Allow-Origin': '*' });
+    res.flushHeaders();
+    await hit.r.stream(event, (name, data) => res.write(sseFrame(name, data)), controller.signal);
+    res.end();
+    return;
+  }
   const result = await hit.r.handler(event);
   const outHeaders: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
   send(res, result.statusCode, result.body, outHeaders);

@@ -5,27 +5,48 @@
 import type http from 'node:http';
 import { dataOpsHandler, handler as dataOps } from '../lambda/data-ops';
 import { storyRoutesHandler } from '../lambda/story-routes';
-import { platformFromEnv, type RouteHandler } from '../lambda/apigw';
+import { callerFromEvent, errorResult, parseJsonBody, platformFromEnv, requestIdOf, routeOf, type RouteHandler } from '../lambda/apigw';
+import { isStoryPath } from '../core/story-service';
+import { STREAMING_PATHS, streamStoryRoute } from '../platform/sse';
 import { handler as imageRegen, IMAGE_ROUTES } from '../lambda/image-regen';
 import { handler as textRegen, TEXT_ROUTES } from '../lambda/text-regen';
 import { TokenVerifier } from '../platform/auth';
 import { loadConfig } from '../platform/config';
 import type { Platform } from '../platform/platform';
-import { createGateway, listen, type GatewayRoute } from './gateway';
+import { createGateway, listen, type GatewayRoute, type StreamHandler } from './gateway';
 import { startLocalServices, type LocalPorts, type LocalServices } from './services';
 
-/** The API's routes as API Gateway wires them to the three Lambda functions. */
-export function gatewayRoutes(text: RouteHandler, image: RouteHandler, data: RouteHandler): GatewayRoute[] {
+/** SSE for the long routes, over the same identity and body rules as the Lambda handlers. */
+export function storyStreamHandler(getPlatform: () => Platform): StreamHandler {
+  return async (event, send, signal) => {
+    const requestId = requestIdOf(event);
+    const platform = getPlatform();
+    try {
+      const caller = callerFromEvent(event);
+      const body = parseJsonBody(event, platform.config.maxBodyBytes);
+      const path = routeOf(event);
+      if (!isStoryPath(path)) throw new Error(`not a story route: ${path}`);
+      await streamStoryRoute(platform, path, body, caller, requestId, send, signal);
+    } catch (err) {
+      const res = errorResult(err, requestId, (msg, fields) => platform.telemetry.log('error', msg, fields));
+      send('error', { status: res.statusCode, ...(JSON.parse(res.body) as Record<string, unknown>) });
+    }
+  };
+}
+
+/** The API's routes as API Gateway wires them to the three Lambda functions (+ SSE locally). */
+export function gatewayRoutes(text: RouteHandler, image: RouteHandler, data: RouteHandler, stream?: StreamHandler): GatewayRoute[] {
+  const withStream = (resource: string) => (stream && (STREAMING_PATHS as readonly string[]).includes(resource) ? { stream } : {});
   return [
-    ...TEXT_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: text })),
-    ...IMAGE_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: image })),
+    ...TEXT_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: text, ...withStream(resource) })),
+    ...IMAGE_ROUTES.map((resource) => ({ method: 'POST' as const, resource, handler: image, ...withStream(resource) })),
     { method: 'GET', resource: '/jobs', handler: data },
     { method: 'GET', resource: '/jobs/{job_id}', handler: data },
     { method: 'DELETE', resource: '/jobs/{job_id}', handler: data },
   ];
 }
 
-export const LOCAL_ROUTES: GatewayRoute[] = gatewayRoutes(textRegen, imageRegen, dataOps);
+export const LOCAL_ROUTES: GatewayRoute[] = gatewayRoutes(textRegen, imageRegen, dataOps, storyStreamHandler(platformFromEnv));
 
 export interface RunningGateway {
   url: string;
@@ -39,7 +60,7 @@ export async function serveGateway(platform: Platform, port = 0, health?: () => 
   if (!platform.config.auth) throw new Error('token verification settings (STORY42_COGNITO_*) are missing');
   const get = () => platform;
   const server = createGateway({
-    routes: gatewayRoutes(storyRoutesHandler(TEXT_ROUTES, get), storyRoutesHandler(IMAGE_ROUTES, get), dataOpsHandler(get)),
+    routes: gatewayRoutes(storyRoutesHandler(TEXT_ROUTES, get), storyRoutesHandler(IMAGE_ROUTES, get), dataOpsHandler(get), storyStreamHandler(get)),
     verifier: new TokenVerifier(platform.config.auth),
     health,
   });

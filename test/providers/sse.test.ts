@@ -1,0 +1,130 @@
+/**
+ * Server-Sent Events on /generate-story and /generate-story-image: event order, text deltas
+ * from ConverseStream, panels as they are stored, the final envelope, and cancellation when
+ * the client goes away. Through the local gateway and through the Express agent.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAgentApp } from '../../agent/app';
+import { LocalBedrockServer } from '../../src/local/bedrock-server';
+import { TokenVerifier } from '../../src/platform/auth';
+import { createPlatform } from '../../src/platform/platform';
+import { ConsoleTelemetry } from '../../src/platform/telemetry';
+import { jobId, startTestGateway, testConfig, tokenFor, type TestGateway } from '../support/local';
+
+const bedrock = new LocalBedrockServer();
+let gw: TestGateway;
+let agent: Server;
+let agentUrl: string;
+
+interface SseEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads an SSE response; `stopAfter` ends the read (and the connection) early. */
+async function readEvents(url: string, body: unknown, opts: { stopAfter?: (e: SseEvent) => boolean } = {}): Promise<{ status: number; events: SseEvent[] }> {
+  const controller = new AbortController();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${await tokenFor()}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+    body: JSON.stringify(body),
+    signal: controller.signal,
+  });
+  const events: SseEvent[] = [];
+  const reader = res.body?.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const chunk = await reader?.read();
+      if (!chunk || chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(frame)?.[1] ?? 'message';
+        const data = JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? '{}') as Record<string, unknown>;
+        events.push({ event, data });
+        if (opts.stopAfter?.({ event, data })) {
+          controller.abort();
+          return { status: res.status, events };
+        }
+      }
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) throw err;
+  }
+  return { status: res.status, events };
+}
+
+const outline = ['beginning', 'middle', 'end'].map((p) => ({ story_part: p, story_part_summary: `The ${p} of the trip.`, story_part_speakers: ['Narrator', 'Mira'] }));
+const storyBody = () => ({ genre: 'adventure', reading_level: 'grade 4', tone: 'brave', story_type: 'visual', panels: 3, number_of_speakers: 2, story_outline_description: outline, job_id: jobId('sse') });
+const imageBody = () => ({
+  story_segments: [1, 2, 3].map((n) => ({ story_segment_content: `Panel ${n}: a red kite over hill ${n}.`, story_segment_number: n })),
+  art_style: 'pastel',
+  number_of_panels: 3,
+  job_id: jobId('sse'),
+});
+
+beforeAll(async () => {
+  const endpoint = await bedrock.listen();
+  const config = testConfig({ STORY42_TEXT_PROVIDER: 'bedrock', STORY42_BEDROCK_ENDPOINT: endpoint, STORY42_MODEL_BACKOFF_MS: '1' });
+  gw = await startTestGateway({ config });
+  if (!config.auth) throw new Error('no auth');
+  const app = createAgentApp({ platform: createPlatform(config, { telemetry: new ConsoleTelemetry(true) }), verifier: new TokenVerifier(config.auth) });
+  agent = app.listen(0, '127.0.0.1');
+  await new Promise((r) => agent.once('listening', r));
+  agentUrl = `http://127.0.0.1:${(agent.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await gw.stop();
+  await new Promise((r) => agent.close(r));
+  await bedrock.close();
+});
+beforeEach(() => bedrock.reset());
+
+describe.each([
+  ['local gateway', () => gw.url],
+  ['story agent', () => agentUrl],
+])('SSE through the %s', (_name, base) => {
+  it('/generate-story: progress, text deltas from ConverseStream, then the envelope', async () => {
+    const { status, events } = await readEvents(`${base()}/generate-story`, storyBody());
+    expect(status).toBe(200);
+    const names = events.map((e) => e.event);
+    expect(names[0]).toBe('progress');
+    expect(events[1]).toEqual({ event: 'progress', data: { stage: 'writing', detail: null } });
+    expect(names.filter((n) => n === 'delta').length).toBeGreaterThan(0);
+    expect(names.at(-1)).toBe('result');
+    expect(names.indexOf('delta')).toBeLessThan(names.indexOf('result'));
+    const envelope = events.at(-1)?.data as { success: boolean; route: string; result: { story_parts: unknown[] } };
+    expect(envelope).toMatchObject({ success: true, route: 'generate_entire_story' });
+    expect(envelope.result.story_parts).toHaveLength(3);
+    expect(bedrock.counters.converseStream).toBe(1);
+    const text = events.filter((e) => e.event === 'delta').map((e) => String(e.data.text)).join('');
+    expect(() => JSON.parse(text) as unknown).not.toThrow();
+  });
+
+  it('/generate-story-image: each panel as soon as it is stored, then the envelope', async () => {
+    const { events } = await readEvents(`${base()}/generate-story-image`, imageBody());
+    const panels = events.filter((e) => e.event === 'panel');
+    expect(panels.map((p) => p.data.panel)).toEqual([1, 2, 3]);
+    for (const p of panels) expect(p.data).toMatchObject({ of: 3, story_segment: { image_s3_uri: expect.stringMatching(/^s3:\/\//) } });
+    expect(events.at(-1)?.event).toBe('result');
+    expect((events.at(-1)?.data as { result: { story_segments: unknown[] } }).result.story_segments).toHaveLength(3);
+  });
+
+  it('reports a bad request as an error event with the spec body', async () => {
+    const { events } = await readEvents(`${base()}/generate-story`, { genre: 'x' });
+    expect(events.at(-1)).toEqual({ event: 'error', data: expect.objectContaining({ status: 400, error: expect.stringContaining('Missing required parameters') }) });
+  });
+
+  it('a client that goes away cancels the model call', async () => {
+    bedrock.knobs.firstTokenMs = 10_000;
+    const { events } = await readEvents(`${base()}/generate-story`, storyBody(), { stopAfter: (e) => e.event === 'progress' && e.data.stage === 'writing' });
+    expect(events.map((e) => e.event)).toEqual(['progress', 'progress']);
+    for (let i = 0; i < 100 && bedrock.counters.aborted === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(bedrock.counters.aborted).toBe(1);
+  });
+});
