@@ -147,7 +147,7 @@ describe('config', () => {
   it('rejects unknown providers with the list of valid ones', () => {
     expect(() => loadConfig({ ...base, STORY42_TEXT_PROVIDER: 'gpt' })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, STORY42_TEXT_PROVIDER: 'gpt' })).toThrow('STORY42_TEXT_PROVIDER must be one of: offline, bedrock (got "gpt")');
-    expect(() => loadConfig({ ...base, STORY42_IMAGE_PROVIDER: 'dalle' })).toThrow('STORY42_IMAGE_PROVIDER must be one of: offline, bedrock');
+    expect(() => loadConfig({ ...base, STORY42_IMAGE_PROVIDER: 'dalle' })).toThrow('STORY42_IMAGE_PROVIDER must be one of: offline, bedrock, gemini');
     expect(() => loadConfig({ ...base, STORY42_IMAGE_CONCURRENCY: '0' })).toThrow('STORY42_IMAGE_CONCURRENCY must be an integer between 1 and 32');
     expect(() => loadConfig({ STORY42_SESSIONS_TABLE: 'table' })).toThrow('STORY42_IMAGES_BUCKET');
   });

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../platform/config';
 
 /** The fixed key pair the local servers accept (s3rver checks it; the others accept any). */
@@ -40,4 +41,9 @@ export function bedrockRuntimeClient(config: Config): BedrockRuntimeClient {
     maxAttempts: 1,
     ...(endpoint ? { endpoint, credentials: localCredentials(endpoint) } : {}),
   });
+}
+
+export function secretsManagerClient(config: Config): SecretsManagerClient {
+  const endpoint = config.endpoints.secretsManager;
+  return new SecretsManagerClient({ region: config.region, ...(endpoint ? { endpoint, credentials: localCredentials(endpoint) } : {}) });
 }

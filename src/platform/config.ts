@@ -5,7 +5,7 @@
 import { z } from 'zod';
 
 export const TEXT_PROVIDERS = ['offline', 'bedrock'] as const;
-export const IMAGE_PROVIDERS = ['offline', 'bedrock'] as const;
+export const IMAGE_PROVIDERS = ['offline', 'bedrock', 'gemini'] as const;
 
 export const DEFAULT_MODELS = [
   'bedrock/us.amazon.nova-pro-v1:0',
@@ -64,6 +64,10 @@ const envSchema = z.object({
   STORY42_S3_ENDPOINT: optionalUrl('STORY42_S3_ENDPOINT'),
   STORY42_DYNAMODB_ENDPOINT: optionalUrl('STORY42_DYNAMODB_ENDPOINT'),
   STORY42_BEDROCK_ENDPOINT: optionalUrl('STORY42_BEDROCK_ENDPOINT'),
+  STORY42_GEMINI_BASE_URL: optionalUrl('STORY42_GEMINI_BASE_URL'),
+  STORY42_GEMINI_MODEL: z.string().trim().min(3).default('gemini-2.5-flash-image'),
+  STORY42_IMAGE_API_KEY_SECRET: z.string().trim().min(1).optional(),
+  STORY42_SECRETSMANAGER_ENDPOINT: optionalUrl('STORY42_SECRETSMANAGER_ENDPOINT'),
   STORY42_BEDROCK_IMAGE_MODEL: z.string().trim().min(3).default('amazon.nova-canvas-v1:0'),
   STORY42_MODEL_TIMEOUT_MS: int('STORY42_MODEL_TIMEOUT_MS', 100, 900_000, 120_000),
   STORY42_MODEL_MAX_ATTEMPTS: int('STORY42_MODEL_MAX_ATTEMPTS', 1, 10, 4),
@@ -89,7 +93,8 @@ export interface Config {
   region: string;
   imagesBucket: string;
   sessionsTable: string;
-  endpoints: { s3?: string; dynamodb?: string; bedrock?: string };
+  endpoints: { s3?: string; dynamodb?: string; bedrock?: string; gemini?: string; secretsManager?: string };
+  gemini: { model: string; apiKeySecret?: string };
   /** Timeouts, retries and concurrency of model calls. */
   bedrockImageModel: string;
   models: { timeoutMs: number; maxAttempts: number; backoffMs: number; maxBackoffMs: number; concurrency: number };
@@ -124,6 +129,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     .map((m) => m.trim())
     .filter(Boolean)
     .map((m) => (m.startsWith('bedrock/') ? m : `bedrock/${m}`));
+  if (e.STORY42_IMAGE_PROVIDER === 'gemini' && !e.STORY42_IMAGE_API_KEY_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  - STORY42_IMAGE_API_KEY_SECRET must name the Secrets Manager secret holding the Gemini API key');
+  }
   if (allowedModels.length === 0) throw new ConfigError('Invalid configuration:\n  - STORY42_ALLOWED_MODELS must list at least one model id');
   let auth: Config['auth'];
   if (e.STORY42_COGNITO_CLIENT_ID && (e.STORY42_COGNITO_ISSUER || e.STORY42_COGNITO_USER_POOL_ID)) {
@@ -136,7 +144,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     region,
     imagesBucket: e.STORY42_IMAGES_BUCKET,
     sessionsTable: e.STORY42_SESSIONS_TABLE,
-    endpoints: { s3: e.STORY42_S3_ENDPOINT, dynamodb: e.STORY42_DYNAMODB_ENDPOINT, bedrock: e.STORY42_BEDROCK_ENDPOINT },
+    endpoints: {
+      s3: e.STORY42_S3_ENDPOINT,
+      dynamodb: e.STORY42_DYNAMODB_ENDPOINT,
+      bedrock: e.STORY42_BEDROCK_ENDPOINT,
+      gemini: e.STORY42_GEMINI_BASE_URL,
+      secretsManager: e.STORY42_SECRETSMANAGER_ENDPOINT,
+    },
+    gemini: { model: e.STORY42_GEMINI_MODEL, apiKeySecret: e.STORY42_IMAGE_API_KEY_SECRET },
     bedrockImageModel: e.STORY42_BEDROCK_IMAGE_MODEL,
     models: {
       timeoutMs: e.STORY42_MODEL_TIMEOUT_MS,

@@ -3,7 +3,7 @@
  * providers and stores are chosen.
  */
 import { randomUUID } from 'node:crypto';
-import { bedrockRuntimeClient, dynamoDocumentClient, s3Client } from '../aws/clients';
+import { bedrockRuntimeClient, dynamoDocumentClient, s3Client, secretsManagerClient } from '../aws/clients';
 import { DynamoSessionStore } from '../aws/dynamo-session-store';
 import { S3ImageStore } from '../aws/s3-image-store';
 import { JobsService } from '../core/jobs-service';
@@ -13,6 +13,7 @@ import { OfflineIllustrator } from '../offline/illustrator';
 import { OfflineStoryWriter } from '../offline/writer';
 import { BedrockImageModel } from '../providers/bedrock-image';
 import { BedrockTextModel } from '../providers/bedrock-text';
+import { GeminiImageModel, secretKeySource } from '../providers/gemini-image';
 import { Semaphore, type RetryPolicy } from '../providers/resilience';
 import type { Config } from './config';
 import { ConsoleTelemetry } from './telemetry';
@@ -47,6 +48,13 @@ export function createImageModel(config: Config): ImageModel {
         policy: retryPolicy(config),
         limiter: new Semaphore(config.models.concurrency),
       });
+    case 'gemini':
+      return new GeminiImageModel(
+        secretKeySource(secretsManagerClient(config), config.gemini.apiKeySecret ?? ''),
+        config.gemini.model,
+        config.endpoints.gemini,
+        { policy: retryPolicy(config), limiter: new Semaphore(config.models.concurrency) },
+      );
   }
 }
 

@@ -1,0 +1,78 @@
+/**
+ * The Gemini image provider (`gemini-2.5-flash-image` family) through the official
+ * `@google/genai` SDK. The API key is read from Secrets Manager on first use, cached in
+ * memory, and never logged. Panels are text-to-image; a regenerate sends the original PNG
+ * with the user's instruction.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GoogleGenAI, type Part } from '@google/genai';
+import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest } from '../core/ports';
+import type { ResilienceSettings } from './bedrock-text';
+import { resilient } from './resilience';
+
+/** The key, fetched once per process (a failed fetch is retried on the next call). */
+export function secretKeySource(client: SecretsManagerClient, secretId: string): () => Promise<string> {
+  let key: Promise<string> | undefined;
+  return () => {
+    key ??= client.send(new GetSecretValueCommand({ SecretId: secretId })).then((out) => {
+      const value = out.SecretString?.trim();
+      if (!value) throw new Error(`secret ${secretId} has no value; put the image model API key in it`);
+      return value;
+    });
+    key.catch(() => {
+      key = undefined;
+    });
+    return key;
+  };
+}
+
+export class GeminiImageModel implements ImageModel {
+  readonly provider = 'gemini';
+  private ai?: Promise<GoogleGenAI>;
+
+  constructor(
+    private readonly apiKey: () => Promise<string>,
+    private readonly model: string,
+    private readonly baseUrl: string | undefined,
+    private readonly resilience: ResilienceSettings,
+  ) {}
+
+  private client(): Promise<GoogleGenAI> {
+    this.ai ??= this.apiKey().then((apiKey) => new GoogleGenAI({ apiKey, ...(this.baseUrl ? { httpOptions: { baseUrl: this.baseUrl } } : {}) }));
+    this.ai.catch(() => {
+      this.ai = undefined;
+    });
+    return this.ai;
+  }
+
+  private async call(parts: Part[], signal: AbortSignal | undefined): Promise<GeneratedImage> {
+    const ai = await this.client();
+    return resilient(
+      'Gemini image',
+      async (attemptSignal) => {
+        const out = await ai.models.generateContent({
+          model: this.model,
+          contents: [{ role: 'user', parts }],
+          config: { responseModalities: ['IMAGE', 'TEXT'], abortSignal: attemptSignal },
+        });
+        const image = out.candidates?.[0]?.content?.parts?.find((p) => p.inlineData?.data)?.inlineData;
+        if (!image?.data) throw new Error('the image model returned no image');
+        if (image.mimeType !== 'image/png') throw new Error(`the image model returned ${image.mimeType ?? 'an unknown type'}, not a PNG`);
+        return { png: new Uint8Array(Buffer.from(image.data, 'base64')), model: this.model };
+      },
+      { ...this.resilience, signal },
+    );
+  }
+
+  generate(req: ImageRequest): Promise<GeneratedImage> {
+    const text = `Illustrate this story panel${req.artStyle ? ` in a ${req.artStyle} style` : ''}, with no text in the picture: ${req.prompt}`;
+    return this.call([{ text }], req.signal);
+  }
+
+  edit(req: ImageEditRequest): Promise<GeneratedImage> {
+    return this.call(
+      [{ inlineData: { mimeType: 'image/png', data: Buffer.from(req.original).toString('base64') } }, { text: `Edit this illustration: ${req.instruction}. Keep its composition, characters and style.` }],
+      req.signal,
+    );
+  }
+}
