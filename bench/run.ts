@@ -5,12 +5,17 @@
  *      offline writer) against a bare Express JSON route: requests/s, p50/p99, ratio.
  *  (b) a 6-panel /generate-story-image with the illustrator's simulated per-image latency L,
  *      as a multiple of L — concurrent panels (configured limit) beside serial (limit 1).
+ *  (c) a full visual story (outline, story, 6 panel images) through the local Bedrock server
+ *      with per-call latency L, as a multiple of L, beside the same pipeline run serially
+ *      (the old platform's shape); and the time to the first SSE events of /generate-story
+ *      against the server's first-token latency.
  */
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
+import { LocalBedrockServer } from '../src/local/bedrock-server';
 import { serveGateway } from '../src/local/platform';
 import { DEMO_USER, freePort, idTokenFor, startLocalServices } from '../src/local/services';
 import { loadConfig } from '../src/platform/config';
@@ -124,6 +129,66 @@ async function main(): Promise<void> {
     const parallel = await timePanels(6);
     const serial = await timePanels(1);
 
+    // (c) full visual story through the local Bedrock runtime
+    const bedrock = new LocalBedrockServer();
+    const bedrockUrl = await bedrock.listen();
+    stops.push(() => bedrock.close());
+    const BEDROCK_L = Number(process.env.BENCH_BEDROCK_LATENCY_MS ?? 300);
+    const FIRST_TOKEN = Number(process.env.BENCH_FIRST_TOKEN_MS ?? 200);
+    const storyPipeline = async (concurrency: number) => {
+      const p = createPlatform(
+        loadConfig({ ...services.env, STORY42_TEXT_PROVIDER: 'bedrock', STORY42_IMAGE_PROVIDER: 'bedrock', STORY42_BEDROCK_ENDPOINT: bedrockUrl, STORY42_IMAGE_CONCURRENCY: String(concurrency) }),
+        { telemetry: new ConsoleTelemetry(true) },
+      );
+      const gw = await serveGateway(p);
+      const call = async (route: string, body: unknown) => {
+        const res = await fetch(`${gw.url}${route}`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        if (res.status !== 200) throw new Error(`${route} answered ${res.status}`);
+        return (await res.json()) as { result: { story_parts: unknown[] } };
+      };
+      try {
+        bedrock.knobs.latencyMs = 0;
+        await call('/generate-topics-ideas', { genre: 'fiction', topics: 'warm-up' });
+        bedrock.knobs.latencyMs = BEDROCK_L;
+        const base = { genre: 'fantasy', reading_level: 'grade 3', tone: 'warm', story_type: 'visual', panels: 6, number_of_speakers: 3, job_id: `bench-story-${concurrency}` };
+        const t0 = performance.now();
+        const outlineRes = await call('/generate-story-outline', { ...base, user_input_description: 'A fox named Rin and an owl named Odo look for the moon' });
+        const storyRes = await call('/generate-story', { ...base, story_outline_description: outlineRes.result.story_parts });
+        await call('/generate-story-image', { complete_story_parts: storyRes.result.story_parts, art_style: 'watercolor', number_of_panels: 6, job_id: base.job_id });
+        return performance.now() - t0;
+      } finally {
+        await gw.stop();
+      }
+    };
+    const storyParallel = await storyPipeline(6);
+    const storySerial = await storyPipeline(1);
+
+    // Time to the first SSE events of /generate-story against the model's first token.
+    const ssePlatform = createPlatform(loadConfig({ ...services.env, STORY42_TEXT_PROVIDER: 'bedrock', STORY42_BEDROCK_ENDPOINT: bedrockUrl }), { telemetry: new ConsoleTelemetry(true) });
+    const sseGw = await serveGateway(ssePlatform);
+    stops.push(sseGw.stop);
+    bedrock.knobs.latencyMs = BEDROCK_L;
+    bedrock.knobs.firstTokenMs = FIRST_TOKEN;
+    const outlineParts = ['beginning', 'middle', 'end'].map((p) => ({ story_part: p, story_part_summary: `The ${p}.`, story_part_speakers: ['Narrator', 'Rin'] }));
+    const t0 = performance.now();
+    const sse = await fetch(`${sseGw.url}/generate-story`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ genre: 'fantasy', reading_level: 'grade 3', tone: 'warm', story_type: 'visual', panels: 3, number_of_speakers: 2, story_outline_description: outlineParts, job_id: 'bench-sse' }),
+    });
+    let firstEvent = 0;
+    let firstDelta = 0;
+    let done = 0;
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of sse.body ?? []) {
+      text += decoder.decode(chunk as Uint8Array, { stream: true });
+      const now = performance.now() - t0;
+      if (!firstEvent && text.includes('event: ')) firstEvent = now;
+      if (!firstDelta && text.includes('event: delta')) firstDelta = now;
+      if (text.includes('event: result')) done = now;
+    }
+
     const lines = [
       '',
       `Story42 bench — ${new Date().toISOString()} — node ${process.version}, ${REQUESTS} requests, ${CONCURRENCY} concurrent`,
@@ -137,6 +202,12 @@ async function main(): Promise<void> {
       `    concurrent (limit 6): ${fmt(parallel, 0)} ms = ${fmt(parallel / LATENCY_MS, 2)} x L`,
       `    serial     (limit 1): ${fmt(serial, 0)} ms = ${fmt(serial / LATENCY_MS, 2)} x L`,
       `    speed-up           : ${fmt(serial / parallel, 2)} x`,
+      '',
+      `(c) full visual story (outline + story + 6 panels) through the local Bedrock server, per-call latency L = ${BEDROCK_L} ms`,
+      `    concurrent panels : ${fmt(storyParallel, 0)} ms = ${fmt(storyParallel / BEDROCK_L, 2)} x L`,
+      `    serial (old shape): ${fmt(storySerial, 0)} ms = ${fmt(storySerial / BEDROCK_L, 2)} x L`,
+      `    ratio             : serial / concurrent = ${fmt(storySerial / storyParallel, 2)} x`,
+      `    SSE /generate-story, model first token at ${FIRST_TOKEN} ms: first event ${fmt(firstEvent, 1)} ms, first text delta ${fmt(firstDelta, 1)} ms (${fmt(firstDelta - FIRST_TOKEN, 1)} ms after the first token), result ${fmt(done, 0)} ms`,
       '',
     ];
     process.stdout.write(lines.join('\n'));
