@@ -5,7 +5,7 @@
  * failures; it also records which API keys it was sent (tests check the secret was used).
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './http-util';
 import { z } from 'zod';
 import { OfflineIllustrator } from '../offline/illustrator';
 
@@ -26,16 +26,12 @@ export class LocalGeminiServer {
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
 
-  async listen(port = 0): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', () => resolve()));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  listen(port = 0): Promise<string> {
+    return listenLocal(this.server, port);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return closeServer(this.server);
   }
 
   reset(): void {

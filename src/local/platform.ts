@@ -14,6 +14,7 @@ import { TokenVerifier } from '../platform/auth';
 import { loadConfig } from '../platform/config';
 import type { Platform } from '../platform/platform';
 import { createGateway, listen, type GatewayRoute, type StreamHandler } from './gateway';
+import { closeServer } from './http-util';
 import { startLocalServices, type LocalPorts, type LocalServices } from './services';
 
 /** SSE for the long routes, over the same identity and body rules as the Lambda handlers. */
@@ -68,12 +69,6 @@ export async function serveGateway(platform: Platform, port = 0, health?: () => 
   return { url: `http://127.0.0.1:${bound}`, port: bound, server, stop: () => closeServer(server) };
 }
 
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
 
 export interface LocalPlatform {
   url: string;

@@ -4,23 +4,19 @@
  * emulator for Secrets Manager; this answers the one call the platform makes.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './http-util';
 
 export class LocalSecretsServer {
   readonly secrets = new Map<string, string>();
   readonly counters = { getSecretValue: 0 };
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
 
-  async listen(port = 0): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', () => resolve()));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  listen(port = 0): Promise<string> {
+    return listenLocal(this.server, port);
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return closeServer(this.server);
   }
 
   private reply(res: http.ServerResponse, status: number, body: unknown): void {
