@@ -198,7 +198,7 @@ export class LocalBedrockServer {
   }
 
   /** What the "model" says: a tool call with the structured result, or text. */
-  private answer(request: z.infer<typeof converseSchema>): { toolName?: string; input?: unknown; text: string; inputTokens: number; outputTokens: number } {
+  private answer(request: z.infer<typeof converseSchema>): { toolName?: string; input?: unknown; streamedInput?: string; text: string; inputTokens: number; outputTokens: number } {
     const prompt = request.messages
       .flatMap((msg) => msg.content)
       .map((c) => (typeof c.text === 'string' ? c.text : ''))
@@ -214,8 +214,11 @@ export class LocalBedrockServer {
     if (malformed) this.knobs.malformed -= 1;
     const text = malformed ? `${JSON.stringify(result).slice(0, 40)}` : JSON.stringify(result);
     const toolName = request.toolConfig?.tools[0]?.toolSpec.name;
+    // Malformed: a wrong shape where the wire carries a JSON document (Converse toolUse.input),
+    // broken JSON where it carries a string (ConverseStream tool input deltas, text).
     const input = malformed ? { unexpected: 'shape' } : result;
-    return { toolName, input, text, inputTokens, outputTokens: Math.ceil(text.length / 4) };
+    const streamedInput = malformed ? JSON.stringify(result).slice(0, 40) : JSON.stringify(result);
+    return { toolName, input, streamedInput, text, inputTokens, outputTokens: Math.ceil(text.length / 4) };
   }
 
   private frame(res: http2.Http2ServerResponse, eventType: string, payload: unknown): boolean {
@@ -239,7 +242,7 @@ export class LocalBedrockServer {
     this.frame(res, 'messageStart', { role: 'assistant' });
     const tool = answer.toolName !== undefined;
     this.frame(res, 'contentBlockStart', { contentBlockIndex: 0, start: tool ? { toolUse: { toolUseId: 'tooluse_local', name: answer.toolName } } : {} });
-    const body = tool ? JSON.stringify(answer.input) : answer.text;
+    const body = tool ? (answer.streamedInput ?? '') : answer.text;
     const pieces = Math.max(1, Math.min(8, Math.ceil(body.length / 200)));
     const size = Math.ceil(body.length / pieces);
     for (let i = 0; i < pieces; i++) {

@@ -37,6 +37,7 @@ export class GeminiImageModel implements ImageModel {
     private readonly resilience: ResilienceSettings,
   ) {}
 
+  /** No `httpOptions.retryOptions`: the SDK then makes one attempt, and `resilient` retries. */
   private client(): Promise<GoogleGenAI> {
     this.ai ??= this.apiKey().then((apiKey) => new GoogleGenAI({ apiKey, ...(this.baseUrl ? { httpOptions: { baseUrl: this.baseUrl } } : {}) }));
     this.ai.catch(() => {

@@ -115,6 +115,14 @@ describe.each([
     expect((events.at(-1)?.data as { result: { story_segments: unknown[] } }).result.story_segments).toHaveLength(3);
   });
 
+  it('broken JSON from the stream is repaired by asking again', async () => {
+    bedrock.knobs.malformed = 1;
+    const { events } = await readEvents(`${base()}/generate-story`, storyBody());
+    expect(events.at(-1)?.event).toBe('result');
+    expect(events.filter((e) => e.event === 'progress' && e.data.stage === 'writing').map((e) => e.data.detail)).toEqual([null, 'attempt 2']);
+    expect(bedrock.counters.converseStream).toBe(2);
+  });
+
   it('reports a bad request as an error event with the spec body', async () => {
     const { events } = await readEvents(`${base()}/generate-story`, { genre: 'x' });
     expect(events.at(-1)).toEqual({ event: 'error', data: expect.objectContaining({ status: 400, error: expect.stringContaining('Missing required parameters') }) });
