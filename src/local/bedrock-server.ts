@@ -17,6 +17,7 @@
  * prompt carries as JSON, images from the offline illustrator. Knobs script latency,
  * failures and malformed output; counters tell tests what happened.
  */
+import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
@@ -50,8 +51,16 @@ export interface BedrockKnobs {
   firstTokenMs: number;
   /** Failures to answer, in order, one per call (any operation). */
   failures: BedrockErrorName[];
-  /** Number of next text calls that return malformed output (broken JSON / wrong shape). */
+  /** Number of next text calls whose answer is valid JSON of the wrong shape. */
   malformed: number;
+  /**
+   * Number of next text calls whose answer is not JSON at all: ConverseStream sends a
+   * truncated tool-input string; Converse answers with a text block of truncated JSON
+   * instead of calling the tool (as models sometimes do).
+   */
+  brokenJson: number;
+  /** Number of next image calls that return bytes that are not a PNG. */
+  badImages: number;
 }
 
 export interface BedrockCounters {
@@ -63,6 +72,15 @@ export interface BedrockCounters {
   aborted: number;
   /** Requests' model ids, in order. */
   models: string[];
+  /** Model calls being answered right now, and the most at any one time since reset. */
+  inFlight: number;
+  maxInFlight: number;
+}
+
+/** Events: `request` (operation, model id) when a call arrives, `aborted` when its client goes away. */
+export interface BedrockServerEvents {
+  request: [op: string, modelId: string];
+  aborted: [op: string];
 }
 
 const codec = new EventStreamCodec(
@@ -90,8 +108,9 @@ const imageSchema = z.object({
 });
 
 export class LocalBedrockServer {
-  readonly knobs: BedrockKnobs = { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0 };
-  readonly counters: BedrockCounters = { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [] };
+  readonly knobs: BedrockKnobs = { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0 };
+  readonly counters: BedrockCounters = { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0 };
+  readonly events = new EventEmitter<BedrockServerEvents>();
   private readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly writer = new OfflineStoryWriter();
@@ -127,8 +146,27 @@ export class LocalBedrockServer {
 
   /** Resets knobs and counters between tests. */
   reset(): void {
-    Object.assign(this.knobs, { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0 });
-    Object.assign(this.counters, { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [] });
+    Object.assign(this.knobs, { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0 });
+    Object.assign(this.counters, { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0 });
+    this.events.removeAllListeners();
+  }
+
+  /** Resolves when `count` calls in all have been aborted by their clients since reset. */
+  abortedCalls(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.counters.aborted < count) return;
+        this.events.off('aborted', check);
+        resolve();
+      };
+      this.events.on('aborted', check);
+      check();
+    });
+  }
+
+  private abort(op: string): void {
+    this.counters.aborted += 1;
+    this.events.emit('aborted', op);
   }
 
   private error(res: http2.Http2ServerResponse, name: BedrockErrorName, message: string): void {
@@ -161,7 +199,18 @@ export class LocalBedrockServer {
     if (req.method !== 'POST' || !m) return this.error(res, 'ValidationException', `unknown operation ${req.method} ${req.url}`);
     const modelId = decodeURIComponent(m[1] as string);
     const op = m[2] as 'converse' | 'converse-stream' | 'invoke';
+    this.counters.inFlight += 1;
+    this.counters.maxInFlight = Math.max(this.counters.maxInFlight, this.counters.inFlight);
+    try {
+      await this.operation(op, modelId, Buffer.concat(chunks), res);
+    } finally {
+      this.counters.inFlight -= 1;
+    }
+  }
+
+  private async operation(op: 'converse' | 'converse-stream' | 'invoke', modelId: string, raw: Buffer, res: http2.Http2ServerResponse): Promise<void> {
     this.counters.models.push(modelId);
+    this.events.emit('request', op, modelId);
     if (op === 'converse') this.counters.converse += 1;
     else if (op === 'converse-stream') this.counters.converseStream += 1;
     else this.counters.invoke += 1;
@@ -170,7 +219,7 @@ export class LocalBedrockServer {
     if (failure) return this.error(res, failure, `${failure} (scripted by the local Bedrock server)`);
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      body = JSON.parse(raw.toString('utf8'));
     } catch {
       return this.error(res, 'ValidationException', 'request body is not JSON');
     }
@@ -180,7 +229,7 @@ export class LocalBedrockServer {
     const answer = this.answer(parsed.data);
     if (op === 'converse') {
       if (!(await this.wait(this.knobs.latencyMs, res))) {
-        this.counters.aborted += 1;
+        this.abort(op);
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -213,12 +262,16 @@ export class LocalBedrockServer {
     const malformed = this.knobs.malformed > 0;
     if (malformed) this.knobs.malformed -= 1;
     const text = malformed ? `${JSON.stringify(result).slice(0, 40)}` : JSON.stringify(result);
-    const toolName = request.toolConfig?.tools[0]?.toolSpec.name;
+    // Broken JSON: the model ignores the tool and answers with prose-wrapped, cut-off JSON.
+    const broken = !malformed && this.knobs.brokenJson > 0;
+    if (broken) this.knobs.brokenJson -= 1;
+    const toolName = broken ? undefined : request.toolConfig?.tools[0]?.toolSpec.name;
     // Malformed: a wrong shape where the wire carries a JSON document (Converse toolUse.input),
     // broken JSON where it carries a string (ConverseStream tool input deltas, text).
     const input = malformed ? { unexpected: 'shape' } : result;
     const streamedInput = malformed ? JSON.stringify(result).slice(0, 40) : JSON.stringify(result);
-    return { toolName, input, streamedInput, text, inputTokens, outputTokens: Math.ceil(text.length / 4) };
+    const answerText = broken ? `Here is the JSON you asked for: ${JSON.stringify(result).slice(0, 60)}` : text;
+    return { toolName, input, streamedInput, text: answerText, inputTokens, outputTokens: Math.ceil(answerText.length / 4) };
   }
 
   private frame(res: http2.Http2ServerResponse, eventType: string, payload: unknown): boolean {
@@ -235,7 +288,7 @@ export class LocalBedrockServer {
 
   private async stream(answer: ReturnType<LocalBedrockServer['answer']>, res: http2.Http2ServerResponse): Promise<void> {
     if (!(await this.wait(this.knobs.firstTokenMs, res))) {
-      this.counters.aborted += 1;
+      this.abort('converse-stream');
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/vnd.amazon.eventstream', 'x-amzn-RequestId': `local-${Date.now()}` });
@@ -249,7 +302,7 @@ export class LocalBedrockServer {
       const part = body.slice(i * size, (i + 1) * size);
       this.frame(res, 'contentBlockDelta', { contentBlockIndex: 0, delta: tool ? { toolUse: { input: part } } : { text: part } });
       if (!(await this.wait(this.knobs.latencyMs / pieces, res))) {
-        this.counters.aborted += 1;
+        this.abort('converse-stream');
         return;
       }
     }
@@ -278,10 +331,13 @@ export class LocalBedrockServer {
       png = (await this.illustrator.edit({ original: new Uint8Array(Buffer.from(original, 'base64')), instruction: text, prompt: text, artStyle: '', seed, width, height })).png;
     }
     if (!(await this.wait(this.knobs.latencyMs, res))) {
-      this.counters.aborted += 1;
+      this.abort('invoke');
       return;
     }
+    const bad = this.knobs.badImages > 0;
+    if (bad) this.knobs.badImages -= 1;
+    const bytes = bad ? Buffer.from('GIF89a: not the PNG you asked for') : Buffer.from(png);
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ images: [Buffer.from(png).toString('base64')], error: null }));
+    res.end(JSON.stringify({ images: [bytes.toString('base64')], error: null }));
   }
 }

@@ -17,8 +17,9 @@ const requestSchema = z.object({
 });
 
 export class LocalGeminiServer {
-  readonly knobs = { latencyMs: 0, failures: [] as GeminiFailure[] };
-  readonly counters = { generate: 0, edits: 0, errors: 0, apiKeys: [] as string[], models: [] as string[] };
+  /** `noImage`: number of next calls answered with text only (no inlineData part). */
+  readonly knobs = { latencyMs: 0, failures: [] as GeminiFailure[], noImage: 0 };
+  readonly counters = { generate: 0, edits: 0, errors: 0, aborted: 0, apiKeys: [] as string[], models: [] as string[] };
   private readonly server: http.Server;
   private readonly illustrator = new OfflineIllustrator();
 
@@ -35,8 +36,8 @@ export class LocalGeminiServer {
   }
 
   reset(): void {
-    Object.assign(this.knobs, { latencyMs: 0, failures: [] });
-    Object.assign(this.counters, { generate: 0, edits: 0, errors: 0, apiKeys: [], models: [] });
+    Object.assign(this.knobs, { latencyMs: 0, failures: [], noImage: 0 });
+    Object.assign(this.counters, { generate: 0, edits: 0, errors: 0, aborted: 0, apiKeys: [], models: [] });
   }
 
   private fail(res: http.ServerResponse, status: GeminiFailure, message: string): void {
@@ -67,7 +68,29 @@ export class LocalGeminiServer {
       this.counters.generate += 1;
       png = (await this.illustrator.generate({ prompt: text, artStyle: '', seed: text, width: 1024, height: 1024 })).png;
     }
-    if (this.knobs.latencyMs > 0) await new Promise((r) => setTimeout(r, this.knobs.latencyMs));
+    if (this.knobs.latencyMs > 0) {
+      const answered = await new Promise<boolean>((resolve) => {
+        const onClose = () => {
+          clearTimeout(timer);
+          resolve(false);
+        };
+        const timer = setTimeout(() => {
+          res.off('close', onClose);
+          resolve(true);
+        }, this.knobs.latencyMs);
+        res.once('close', onClose);
+      });
+      if (!answered) {
+        this.counters.aborted += 1;
+        return;
+      }
+    }
+    if (this.knobs.noImage > 0) {
+      this.knobs.noImage -= 1;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'I cannot draw that.' }] }, finishReason: 'STOP', index: 0 }], modelVersion: 'gemini-2.5-flash-image' }));
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(
       JSON.stringify({

@@ -7,7 +7,11 @@ import type { TextCall, TextModel, TextOutput } from '../core/ports';
 import type { TextTask } from '../core/prompts';
 import { NARRATOR, STORY_PARTS, type OutlineRequest, type SegmentRequest, type StoryRequest, type TopicsRequest } from '../core/schemas';
 import { countWords } from '../core/shape';
+import { namesIn as illustratorNamesIn } from './illustrator';
 import { hashString, Random } from './random';
+
+/** Names of characters in the user's idea (the illustrator reads them the same way). */
+const namesIn = (text: string): string[] => illustratorNamesIn(text).filter((n) => n.toLowerCase() !== 'narrator');
 
 const NAMES = ['Mira', 'Theo', 'Juniper', 'Kofi', 'Ada', 'Rowan', 'Lila', 'Oskar', 'Suki', 'Felix', 'Nia', 'Pip', 'Hazel', 'Emeka', 'Iris', 'Bodhi'];
 const PLACES = ['the old lighthouse', 'a whispering forest', 'the harbour town', 'a hidden valley', 'the rooftop garden', 'a snowy mountain pass', 'the busy market', 'a quiet riverbank'];
@@ -26,17 +30,6 @@ function keywords(text: string): string[] {
       seen.add(w);
       out.push(w);
     }
-  }
-  return out;
-}
-
-/** Capitalised words that are not at a sentence start: likely names in the user's idea. */
-function namesIn(text: string): string[] {
-  const out: string[] = [];
-  const re = /(?<![.!?]\s|^)\b([A-Z][a-z]{2,})\b/g;
-  for (const m of text.matchAll(re)) {
-    const name = m[1] as string;
-    if (name.toLowerCase() !== 'narrator' && !out.includes(name)) out.push(name);
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest } from '../core/ports';
 import { hashString } from '../offline/random';
 import type { ResilienceSettings } from './bedrock-text';
-import { resilient } from './resilience';
+import { MalformedOutputError, requirePng, resilient } from './resilience';
 
 const responseSchema = z.object({ images: z.array(z.string()).min(1), error: z.string().nullish() });
 
@@ -31,9 +31,16 @@ export class BedrockImageModel implements ImageModel {
           new InvokeModelCommand({ modelId: this.modelId, contentType: 'application/json', accept: 'application/json', body: JSON.stringify(body) }),
           { abortSignal: attemptSignal },
         );
-        const parsed = responseSchema.parse(JSON.parse(Buffer.from(out.body).toString('utf8')));
-        if (parsed.error) throw new Error(`image model error: ${parsed.error}`);
-        return { png: new Uint8Array(Buffer.from(parsed.images[0] as string, 'base64')), model: this.modelId };
+        let json: unknown;
+        try {
+          json = JSON.parse(Buffer.from(out.body).toString('utf8'));
+        } catch {
+          throw new MalformedOutputError('the Bedrock image model answered with a body that is not JSON');
+        }
+        const parsed = responseSchema.safeParse(json);
+        if (!parsed.success) throw new MalformedOutputError('the Bedrock image model answered without an image');
+        if (parsed.data.error) throw new MalformedOutputError(`the Bedrock image model reported: ${parsed.data.error}`);
+        return { png: requirePng(new Uint8Array(Buffer.from(parsed.data.images[0] as string, 'base64')), 'the Bedrock image model'), model: this.modelId };
       },
       { ...this.resilience, signal },
     );

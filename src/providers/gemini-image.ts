@@ -8,7 +8,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { GoogleGenAI, type Part } from '@google/genai';
 import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest } from '../core/ports';
 import type { ResilienceSettings } from './bedrock-text';
-import { resilient } from './resilience';
+import { MalformedOutputError, requirePng, resilient } from './resilience';
 
 /** The key, fetched once per process (a failed fetch is retried on the next call). */
 export function secretKeySource(client: SecretsManagerClient, secretId: string): () => Promise<string> {
@@ -57,9 +57,9 @@ export class GeminiImageModel implements ImageModel {
           config: { responseModalities: ['IMAGE', 'TEXT'], abortSignal: attemptSignal },
         });
         const image = out.candidates?.[0]?.content?.parts?.find((p) => p.inlineData?.data)?.inlineData;
-        if (!image?.data) throw new Error('the image model returned no image');
-        if (image.mimeType !== 'image/png') throw new Error(`the image model returned ${image.mimeType ?? 'an unknown type'}, not a PNG`);
-        return { png: new Uint8Array(Buffer.from(image.data, 'base64')), model: this.model };
+        if (!image?.data) throw new MalformedOutputError('the Gemini image model returned no image');
+        if (image.mimeType !== 'image/png') throw new MalformedOutputError(`the Gemini image model returned ${image.mimeType ?? 'an unknown type'}, not a PNG`);
+        return { png: requirePng(new Uint8Array(Buffer.from(image.data, 'base64')), 'the Gemini image model'), model: this.model };
       },
       { ...this.resilience, signal },
     );

@@ -5,7 +5,28 @@
  *
  * The SDK clients are built with `maxAttempts: 1`, so retries happen here only, never twice.
  */
-import { isAbortError, ProviderUnavailableError } from '../core/errors';
+import { badGateway, isAbortError, ProviderUnavailableError } from '../core/errors';
+
+/**
+ * The provider answered, but with something unusable (no image, bytes that are not a PNG).
+ * Retried like a 5xx; when every attempt is unusable the route answers 502.
+ */
+export class MalformedOutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedOutputError';
+  }
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** The bytes, if they start like a PNG; else a MalformedOutputError. */
+export function requirePng(bytes: Uint8Array, what: string): Uint8Array {
+  if (bytes.length <= PNG_SIGNATURE.length || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) {
+    throw new MalformedOutputError(`${what} returned ${bytes.length} bytes that are not a PNG`);
+  }
+  return bytes;
+}
 
 export interface RetryPolicy {
   /** Attempts in all (1 = no retry). */
@@ -54,7 +75,7 @@ export class Semaphore {
   }
 }
 
-export type Failure = 'throttled' | 'unavailable' | 'timeout' | 'fatal';
+export type Failure = 'throttled' | 'unavailable' | 'timeout' | 'malformed' | 'fatal';
 
 const THROTTLE_NAMES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RESOURCE_EXHAUSTED']);
 const UNAVAILABLE_NAMES = new Set(['ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelTimeoutException', 'ModelStreamErrorException']);
@@ -63,6 +84,7 @@ const UNAVAILABLE_NAMES = new Set(['ServiceUnavailableException', 'InternalServe
 export function classify(err: unknown): Failure {
   if (!(err instanceof Error)) return 'fatal';
   if (err.name === 'TimeoutError') return 'timeout';
+  if (err instanceof MalformedOutputError) return 'malformed';
   const status = (err as { $metadata?: { httpStatusCode?: number }; status?: number }).$metadata?.httpStatusCode ?? (err as { status?: number }).status;
   if (THROTTLE_NAMES.has(err.name) || status === 429) return 'throttled';
   if (UNAVAILABLE_NAMES.has(err.name) || (status !== undefined && status >= 500) || status === 408) return 'unavailable';
@@ -114,6 +136,7 @@ export async function resilient<T>(provider: string, fn: (signal: AbortSignal) =
       await sleep(delay, signal);
     }
   }
+  if (last === 'malformed') throw badGateway(`The ${provider} model kept returning unusable output`);
   const retryAfter = Math.max(1, Math.ceil(policy.maxDelayMs / 1000));
   if (last === 'throttled') throw new ProviderUnavailableError(429, `The ${provider} model is throttling requests; try again shortly`, retryAfter);
   throw new ProviderUnavailableError(503, last === 'timeout' ? `The ${provider} model did not answer in time` : `The ${provider} model is unavailable`, retryAfter);
