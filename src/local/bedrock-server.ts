@@ -33,7 +33,8 @@ export type BedrockErrorName =
   | 'ModelTimeoutException'
   | 'ServiceUnavailableException'
   | 'InternalServerException'
-  | 'AccessDeniedException';
+  | 'AccessDeniedException'
+  | 'ModelStreamErrorException';
 
 const ERROR_STATUS: Record<BedrockErrorName, number> = {
   ThrottlingException: 429,
@@ -42,6 +43,7 @@ const ERROR_STATUS: Record<BedrockErrorName, number> = {
   ServiceUnavailableException: 503,
   InternalServerException: 500,
   AccessDeniedException: 403,
+  ModelStreamErrorException: 424,
 };
 
 export interface BedrockKnobs {
@@ -61,6 +63,11 @@ export interface BedrockKnobs {
   brokenJson: number;
   /** Number of next image calls that return bytes that are not a PNG. */
   badImages: number;
+  /**
+   * ConverseStream failures after the first delta, in order, one per stream call: sent as an
+   * event-stream `exception` message (`:exception-type` e.g. `throttlingException`).
+   */
+  streamFailures: BedrockErrorName[];
 }
 
 export interface BedrockCounters {
@@ -97,7 +104,7 @@ const converseSchema = z.object({
       toolChoice: z.unknown().optional(),
     })
     .optional(),
-  inferenceConfig: z.unknown().optional(),
+  inferenceConfig: z.object({ maxTokens: z.number().int().positive().optional(), temperature: z.number().optional() }).optional(),
 });
 
 const imageSchema = z.object({
@@ -108,7 +115,7 @@ const imageSchema = z.object({
 });
 
 export class LocalBedrockServer {
-  readonly knobs: BedrockKnobs = { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0 };
+  readonly knobs: BedrockKnobs = { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0, streamFailures: [] };
   readonly counters: BedrockCounters = { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0 };
   readonly events = new EventEmitter<BedrockServerEvents>();
   private readonly server: http2.Http2Server;
@@ -146,7 +153,7 @@ export class LocalBedrockServer {
 
   /** Resets knobs and counters between tests. */
   reset(): void {
-    Object.assign(this.knobs, { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0 });
+    Object.assign(this.knobs, { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0, streamFailures: [] });
     Object.assign(this.counters, { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0 });
     this.events.removeAllListeners();
   }
@@ -226,6 +233,11 @@ export class LocalBedrockServer {
     if (op === 'invoke') return this.invoke(modelId, body, res);
     const parsed = converseSchema.safeParse(body);
     if (!parsed.success) return this.error(res, 'ValidationException', `invalid Converse request: ${parsed.error.issues[0]?.message ?? ''}`);
+    const maxTokens = parsed.data.inferenceConfig?.maxTokens;
+    // Amazon Nova (v1) accepts at most 5,000 output tokens; Bedrock refuses more up front.
+    if (/(^|\.)amazon\.nova-/.test(modelId) && maxTokens !== undefined && maxTokens > 5000) {
+      return this.error(res, 'ValidationException', `Malformed input request: maxTokens ${maxTokens} exceeds the model's limit of 5000, please reformat your input and try again.`);
+    }
     const answer = this.answer(parsed.data);
     if (op === 'converse') {
       if (!(await this.wait(this.knobs.latencyMs, res))) {
@@ -291,6 +303,7 @@ export class LocalBedrockServer {
       this.abort('converse-stream');
       return;
     }
+    const streamFailure = this.knobs.streamFailures.shift();
     res.writeHead(200, { 'Content-Type': 'application/vnd.amazon.eventstream', 'x-amzn-RequestId': `local-${Date.now()}` });
     this.frame(res, 'messageStart', { role: 'assistant' });
     const tool = answer.toolName !== undefined;
@@ -301,6 +314,21 @@ export class LocalBedrockServer {
     for (let i = 0; i < pieces; i++) {
       const part = body.slice(i * size, (i + 1) * size);
       this.frame(res, 'contentBlockDelta', { contentBlockIndex: 0, delta: tool ? { toolUse: { input: part } } : { text: part } });
+      if (i === 0 && streamFailure) {
+        this.counters.errors += 1;
+        const type = `${streamFailure.charAt(0).toLowerCase()}${streamFailure.slice(1)}`;
+        res.end(
+          codec.encode({
+            headers: {
+              ':message-type': { type: 'string', value: 'exception' },
+              ':exception-type': { type: 'string', value: type },
+              ':content-type': { type: 'string', value: 'application/json' },
+            },
+            body: new Uint8Array(Buffer.from(JSON.stringify({ message: `${streamFailure} (scripted by the local Bedrock server, mid-stream)` }), 'utf8')),
+          }),
+        );
+        return;
+      }
       if (!(await this.wait(this.knobs.latencyMs / pieces, res))) {
         this.abort('converse-stream');
         return;
@@ -319,6 +347,10 @@ export class LocalBedrockServer {
     const r = parsed.data;
     const width = r.imageGenerationConfig?.width ?? 512;
     const height = r.imageGenerationConfig?.height ?? 512;
+    // Nova Canvas: each side 320..4096 and divisible by 16.
+    if (modelId.startsWith('amazon.nova-canvas') && [width, height].some((n) => n < 320 || n > 4096 || n % 16 !== 0)) {
+      return this.error(res, 'ValidationException', `Malformed input request: width and height must be between 320 and 4096 and divisible by 16 (got ${width}x${height})`);
+    }
     const seed = String(r.imageGenerationConfig?.seed ?? 0);
     let png: Uint8Array;
     if (r.taskType === 'TEXT_IMAGE') {

@@ -61,7 +61,9 @@ export async function streamStoryRoute(
   } catch (err) {
     if (signal.aborted || isAbortError(err)) return;
     if (err instanceof HttpError) {
-      send('error', { status: err.status, ...err.body(requestId) });
+      // The status line (200) is already sent: the status and Retry-After travel in the event.
+      const retryAfter = err.headers['Retry-After'];
+      send('error', { status: err.status, ...err.body(requestId), ...(retryAfter ? { retry_after: Number(retryAfter) } : {}) });
     } else {
       platform.telemetry.log('error', 'unhandled streaming error', { request_id: requestId, error: err instanceof Error ? err.message : String(err) });
       send('error', { status: 500, error: 'Internal server error', message: 'An unexpected error occurred', request_id: requestId });

@@ -15,6 +15,15 @@ import { resilient, type ResilientOptions } from './resilience';
 
 export type ResilienceSettings = Omit<ResilientOptions, 'signal'>;
 
+/**
+ * Output token budget per model family: Amazon Nova (v1) rejects `maxTokens` above 5,000
+ * with a ValidationException; Claude 3.5 Sonnet v2 allows 8,192; gpt-oss more.
+ */
+export function maxOutputTokens(modelId: string): number {
+  if (/(^|\.)amazon\.nova-/.test(modelId)) return 5000;
+  return 8192;
+}
+
 /** Text of a model answer, without code fences, parsed as JSON if it is JSON. */
 export function parseLenient(text: string): unknown {
   const body = text.trim().replace(/^```(?:json)?\s*/i, '').replace(/```\s*$/, '');
@@ -60,7 +69,7 @@ export class BedrockTextModel implements TextModel {
   }
 
   private async converse(call: TextCall, signal: AbortSignal): Promise<TextOutput> {
-    const out = await this.client.send(new ConverseCommand({ ...this.request(call), inferenceConfig: { maxTokens: 8192, temperature: 0.7 } }), { abortSignal: signal });
+    const out = await this.client.send(new ConverseCommand({ ...this.request(call), inferenceConfig: { maxTokens: maxOutputTokens(call.modelId), temperature: 0.7 } }), { abortSignal: signal });
     const content: ContentBlock[] = out.output?.message?.content ?? [];
     const tool = content.find((c) => c.toolUse)?.toolUse;
     const text = content.map((c) => c.text ?? '').join('');
@@ -72,7 +81,7 @@ export class BedrockTextModel implements TextModel {
   }
 
   private async stream(call: TextCall, signal: AbortSignal): Promise<TextOutput> {
-    const out = await this.client.send(new ConverseStreamCommand({ ...this.request(call), inferenceConfig: { maxTokens: 8192, temperature: 0.7 } }), { abortSignal: signal });
+    const out = await this.client.send(new ConverseStreamCommand({ ...this.request(call), inferenceConfig: { maxTokens: maxOutputTokens(call.modelId), temperature: 0.7 } }), { abortSignal: signal });
     let toolInput = '';
     let text = '';
     let sawTool = false;

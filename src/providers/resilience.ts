@@ -122,12 +122,16 @@ export async function resilient<T>(provider: string, fn: (signal: AbortSignal) =
   let last: Failure = 'unavailable';
   for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
     signal?.throwIfAborted();
-    const attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(policy.timeoutMs)]) : AbortSignal.timeout(policy.timeoutMs);
+    // The attempt's clock starts when it leaves the semaphore's queue, not while it waits there.
+    let attemptSignal: AbortSignal | undefined;
     try {
-      return await limiter.run(() => fn(attemptSignal), signal);
+      return await limiter.run(() => {
+        attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(policy.timeoutMs)]) : AbortSignal.timeout(policy.timeoutMs);
+        return fn(attemptSignal);
+      }, signal);
     } catch (err) {
       if (signal?.aborted) throw signal.reason ?? err;
-      const failure = attemptSignal.aborted && isAbortError(err) ? 'timeout' : classify(err);
+      const failure = attemptSignal?.aborted && isAbortError(err) ? 'timeout' : classify(err);
       if (failure === 'fatal') throw err;
       last = failure;
       if (attempt === policy.maxAttempts) break;

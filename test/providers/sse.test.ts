@@ -5,59 +5,21 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createAgentApp } from '../../agent/app';
+import { TEXT_ROUTES } from '../../src/lambda/text-regen';
+import { storyRoutesHandler } from '../../src/lambda/story-routes';
 import { LocalBedrockServer } from '../../src/local/bedrock-server';
 import { TokenVerifier } from '../../src/platform/auth';
 import { createPlatform } from '../../src/platform/platform';
 import { ConsoleTelemetry } from '../../src/platform/telemetry';
-import { jobId, startTestGateway, testConfig, tokenFor, type TestGateway } from '../support/local';
+import { jobId, startTestGateway, testConfig, type TestGateway } from '../support/local';
+import { readEvents } from '../support/sse';
 
 const bedrock = new LocalBedrockServer();
 let gw: TestGateway;
 let agent: Server;
 let agentUrl: string;
-
-interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** Reads an SSE response; `stopAfter` ends the read (and the connection) early. */
-async function readEvents(url: string, body: unknown, opts: { stopAfter?: (e: SseEvent) => boolean } = {}): Promise<{ status: number; events: SseEvent[] }> {
-  const controller = new AbortController();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${await tokenFor()}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-    body: JSON.stringify(body),
-    signal: controller.signal,
-  });
-  const events: SseEvent[] = [];
-  const reader = res.body?.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for (;;) {
-      const chunk = await reader?.read();
-      if (!chunk || chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const event = /^event: (.*)$/m.exec(frame)?.[1] ?? 'message';
-        const data = JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? '{}') as Record<string, unknown>;
-        events.push({ event, data });
-        if (opts.stopAfter?.({ event, data })) {
-          controller.abort();
-          return { status: res.status, events };
-        }
-      }
-    }
-  } catch (err) {
-    if (!controller.signal.aborted) throw err;
-  }
-  return { status: res.status, events };
-}
 
 const outline = ['beginning', 'middle', 'end'].map((p) => ({ story_part: p, story_part_summary: `The ${p} of the trip.`, story_part_speakers: ['Narrator', 'Mira'] }));
 const storyBody = () => ({ genre: 'adventure', reading_level: 'grade 4', tone: 'brave', story_type: 'visual', panels: 3, number_of_speakers: 2, story_outline_description: outline, job_id: jobId('sse') });
@@ -90,8 +52,9 @@ describe.each([
   ['story agent', () => agentUrl],
 ])('SSE through the %s', (_name, base) => {
   it('/generate-story: progress, text deltas from ConverseStream, then the envelope', async () => {
-    const { status, events } = await readEvents(`${base()}/generate-story`, storyBody());
+    const { status, contentType, events } = await readEvents(`${base()}/generate-story`, storyBody());
     expect(status).toBe(200);
+    expect(contentType).toMatch(/^text\/event-stream/);
     const names = events.map((e) => e.event);
     expect(names[0]).toBe('progress');
     expect(events[1]).toEqual({ event: 'progress', data: { stage: 'writing', detail: null } });
@@ -123,6 +86,13 @@ describe.each([
     expect(bedrock.counters.converseStream).toBe(2);
   });
 
+  it('persistent throttling ends the stream with a 429 error event carrying Retry-After', async () => {
+    bedrock.knobs.failures = Array(4).fill('ThrottlingException');
+    const { events } = await readEvents(`${base()}/generate-story`, storyBody());
+    expect(events.at(-1)).toEqual({ event: 'error', data: { status: 429, error: expect.stringContaining('throttling'), request_id: expect.any(String), retry_after: expect.any(Number) } });
+    expect(bedrock.counters.converseStream).toBe(4);
+  });
+
   it('reports a bad request as an error event with the spec body', async () => {
     const { events } = await readEvents(`${base()}/generate-story`, { genre: 'x' });
     expect(events.at(-1)).toEqual({ event: 'error', data: expect.objectContaining({ status: 400, error: expect.stringContaining('Missing required parameters') }) });
@@ -130,9 +100,33 @@ describe.each([
 
   it('a client that goes away cancels the model call', async () => {
     bedrock.knobs.firstTokenMs = 10_000;
-    const { events } = await readEvents(`${base()}/generate-story`, storyBody(), { stopAfter: (e) => e.event === 'progress' && e.data.stage === 'writing' });
+    const received = new Promise<void>((resolve) => bedrock.events.once('request', () => resolve()));
+    const { events } = await readEvents(`${base()}/generate-story`, storyBody(), {
+      stopAfter: (e) => e.event === 'progress' && e.data.stage === 'writing',
+      beforeAbort: () => received,
+    });
     expect(events.map((e) => e.event)).toEqual(['progress', 'progress']);
-    for (let i = 0; i < 100 && bedrock.counters.aborted === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(bedrock.counters.aborted).toBe(1);
+    await bedrock.abortedCalls(1);
+    expect(bedrock.counters).toMatchObject({ converseStream: 1, aborted: 1 });
+  });
+});
+
+describe('the Lambda path (API Gateway REST proxy integration cannot stream)', () => {
+  it('answers plain JSON through Converse even when the client asks for an event stream', async () => {
+    const handler = storyRoutesHandler(TEXT_ROUTES, () => gw.platform);
+    const event = {
+      resource: '/generate-story',
+      path: '/generate-story',
+      httpMethod: 'POST',
+      headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json' },
+      body: JSON.stringify(storyBody()),
+      isBase64Encoded: false,
+      requestContext: { requestId: 'lambda-sse-test', authorizer: { claims: { sub: 'lambda-user-1', email: 'l@example.com', 'cognito:username': 'l' } } },
+    } as unknown as APIGatewayProxyEvent;
+    const res = await handler(event);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['Content-Type']).toBe('application/json');
+    expect(JSON.parse(res.body)).toMatchObject({ success: true, route: 'generate_entire_story', request_id: 'lambda-sse-test' });
+    expect(bedrock.counters).toMatchObject({ converse: 1, converseStream: 0 });
   });
 });
