@@ -37,6 +37,8 @@ export async function buildImages(only?: ImageName[]): Promise<Record<string, nu
       minify: true,
       sourcemap: false,
       legalComments: 'none',
+      // Prefer packages' ES module builds: esbuild tree-shakes them (the AWS SDK shrinks ~30%).
+      mainFields: ['module', 'main'],
       logLevel: 'warning',
       // Local-only servers are never part of a deployed image.
       external: ['s3rver', 'dynalite', 'cognito-local'],

@@ -11,14 +11,34 @@ run() {
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# env_prefix ENV REGION: "<project>-<env>-<region>" from environments/<env>/<region>.json
-env_prefix() {
+# need TOOL...: fails early, naming every missing prerequisite.
+need() {
+  local missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] || die "missing prerequisites: ${missing[*]} (see README.md, Deploying to AWS)"
+}
+
+# env_file ENV REGION: environments/<env>/<region>.json, which must exist.
+env_file() {
   local file="$ROOT/environments/$1/$2.json"
   [ -f "$file" ] || die "no environment file $file"
+  printf '%s' "$file"
+}
+
+# env_field ENV REGION FIELD: one top-level field of the environment file.
+env_field() {
+  node -e 'const c=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); const v=c[process.argv[2]]; process.stdout.write(v===undefined?"":String(v))' "$(env_file "$1" "$2")" "$3"
+}
+
+# env_prefix ENV REGION: "<project>-<env>-<region>" (the stack name and every resource's prefix).
+env_prefix() {
+  local file
+  file="$(env_file "$1" "$2")" || exit 1
   node -e 'const c=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); process.stdout.write(`${c.project_name}-${c.environment}-${c.region}`)' "$file"
 }
 
-# image_tag: the git commit, marked when the tree has uncommitted changes (tags are immutable).
+# image_tag: TAG if set, else the git commit, marked when the tree has uncommitted changes
+# (ECR tags are immutable, so a dirty build never reuses a clean commit's tag).
 image_tag() {
   if [ -n "${TAG:-}" ]; then printf '%s' "$TAG"; return; fi
   local sha

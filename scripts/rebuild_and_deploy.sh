@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the container images for linux/amd64, tags them with the git commit, pushes them to
-# ECR, points each Lambda at its new image and rolls the story agent on ECS.
+# ECR, points each Lambda at its new image and rolls the story agent on ECS (waiting until
+# the service is stable).
 #
 #   scripts/rebuild_and_deploy.sh <env> <region> [--only text-regen|image-regen|data-ops|agent]... [--push-only] [--dry-run]
 #
@@ -11,15 +12,18 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 2 ] || usage
+case "$1" in -*) usage ;; esac
 ENV_NAME="$1"; REGION="$2"; shift 2
 ONLY=(); PUSH_ONLY=0; DRY_RUN=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) [ $# -ge 2 ] || usage; ONLY+=("$2"); shift 2 ;;
+    --only=*) ONLY+=("${1#--only=}"); shift ;;
     --push-only) PUSH_ONLY=1; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) usage ;;
     *) usage ;;
   esac
 done
@@ -30,13 +34,16 @@ for c in "${ONLY[@]}"; do
   case "$c" in text-regen|image-regen|data-ops|agent) ;; *) die "unknown component '$c' (use text-regen, image-regen, data-ops or agent)" ;; esac
 done
 
+# component -> image name (docker/<image>/Dockerfile, ECR repository <prefix>-<image>, Lambda <prefix>-<image>)
 image_of() { case "$1" in text-regen) echo story-text-regen ;; image-regen) echo story-image-regen ;; data-ops) echo data-ops ;; agent) echo story-agent ;; esac; }
 
 PREFIX="$(env_prefix "$ENV_NAME" "$REGION")"
+PINNED_TAG="$(env_field "$ENV_NAME" "$REGION" image_tag)"
+[ "$DRY_RUN" = 1 ] || need docker aws npm node git
 TAG="$(image_tag)"
 if [ "$DRY_RUN" = 1 ]; then ACCOUNT="<account-id>"; else ACCOUNT="$(aws sts get-caller-identity --query Account --output text)"; fi
 REGISTRY="$ACCOUNT.dkr.ecr.$REGION.amazonaws.com"
-TOTAL=4
+TOTAL=4; [ "$PUSH_ONLY" = 1 ] && TOTAL=3
 MODE=""; [ "$DRY_RUN" = 1 ] && MODE=" (dry run: nothing is run)"
 echo "Story42 rebuild and deploy: $PREFIX, tag $TAG, components: ${ONLY[*]}$MODE"
 
@@ -50,7 +57,7 @@ if [ "$DRY_RUN" != 1 ]; then aws ecr get-login-password --region "$REGION" | doc
 step 3 $TOTAL "Build and push linux/amd64 images"
 for c in "${ONLY[@]}"; do
   image="$(image_of "$c")"
-  run docker buildx build --platform linux/amd64 -f "docker/$image/Dockerfile" -t "$REGISTRY/$PREFIX-$image:$TAG" --push "$ROOT"
+  run docker buildx build --platform linux/amd64 --provenance=false -f "docker/$image/Dockerfile" -t "$REGISTRY/$PREFIX-$image:$TAG" --push "$ROOT"
 done
 
 if [ "$PUSH_ONLY" = 1 ]; then echo; echo "Pushed tag $TAG (push only).$MODE"; exit 0; fi
@@ -74,6 +81,7 @@ for c in "${ONLY[@]}"; do
       arn="$(aws ecs register-task-definition --region "$REGION" --cli-input-json "$next" --query taskDefinition.taskDefinitionArn --output text)"
     fi
     run aws ecs update-service --cluster "$cluster" --service "$service" --task-definition "$arn" --force-new-deployment --region "$REGION"
+    echo "  waiting for $service to be stable (new tasks healthy behind the ALB)..."
     run aws ecs wait services-stable --cluster "$cluster" --services "$service" --region "$REGION"
   else
     fn="$PREFIX-$image"
@@ -82,3 +90,11 @@ for c in "${ONLY[@]}"; do
   fi
 done
 echo; echo "Deployed tag $TAG to $PREFIX.$MODE"
+if [ "$TAG" != "$PINNED_TAG" ]; then
+  cat <<NOTE
+
+Note: terraform still pins image_tag "$PINNED_TAG" (environments/$ENV_NAME/$REGION.json).
+Before the next terraform apply, set "image_tag": "$TAG" there
+(or synth with IMAGE_TAG=$TAG); otherwise that apply rolls back to the pinned image.
+NOTE
+fi

@@ -3,6 +3,7 @@
  * functions, the REST API with a Cognito authorizer on every route, and the story agent on
  * ECS Fargate behind an ALB.
  */
+import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { ApiGatewayAccount } from '@cdktf/provider-aws/lib/api-gateway-account';
 import { ApiGatewayAuthorizer } from '@cdktf/provider-aws/lib/api-gateway-authorizer';
@@ -29,13 +30,15 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { Lb } from '@cdktf/provider-aws/lib/lb';
+import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { Fn, type ITerraformDependable } from 'cdktf';
+import type { ITerraformDependable } from 'cdktf';
 import type { EnvironmentConfig } from './environment';
-import { LAMBDA_NAMES, type Foundation, type LambdaName, type Names } from './foundation';
-import { assumeRolePolicy, policyJson, type Statement } from './iam';
+import { deletionProtection, LAMBDA_NAMES, type Foundation, type LambdaName, type Names } from './foundation';
+import { dataAccess, type AccessTargets } from './access';
+import { assumeRolePolicy, policyJson } from './iam';
 
 /** The API's routes and which Lambda serves them. */
 export const API_ROUTES: ReadonlyArray<{ path: string; method: 'GET' | 'POST' | 'DELETE'; lambda: LambdaName }> = [
@@ -65,46 +68,28 @@ export class Compute extends Construct {
   readonly alb: Lb;
   readonly agentLogGroup: CloudwatchLogGroup;
   readonly httpsEnabled: boolean;
+  /** The agent's URL: its host name when one is configured, the ALB's DNS name otherwise. */
+  readonly agentEndpoint: string;
 
   constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names, f: Foundation, accountId: string) {
     super(scope, id);
     const region = cfg.region;
-    const tableArns = [f.table.arn, `${f.table.arn}/index/*`];
-    const imagesObjects = `${f.imagesBucket.arn}/users/*`;
-    const bedrockModels = [`arn:aws:bedrock:*::foundation-model/*`, `arn:aws:bedrock:${region}:${accountId}:inference-profile/*`];
+    const access: AccessTargets = { region, accountId, tableArn: f.table.arn, imagesBucketArn: f.imagesBucket.arn, imageKeySecretArn: f.imageKeySecret.arn };
 
-    const dataAccess: Record<LambdaName, Statement[]> = {
-      'text-regen': [
-        // Tracking rows and the job-owner claim (a conditional put).
-        { Sid: 'Sessions', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: f.table.arn },
-        { Sid: 'Bedrock', Effect: 'Allow', Action: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'], Resource: bedrockModels },
-      ],
-      'image-regen': [
-        // GetObject also makes the presigned URLs it hands out work.
-        { Sid: 'Images', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: imagesObjects },
-        { Sid: 'Sessions', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: f.table.arn },
-        { Sid: 'ImageKey', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: f.imageKeySecret.arn },
-        { Sid: 'Bedrock', Effect: 'Allow', Action: 'bedrock:InvokeModel', Resource: bedrockModels },
-      ],
-      'data-ops': [
-        { Sid: 'Sessions', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'], Resource: tableArns },
-        { Sid: 'ListImages', Effect: 'Allow', Action: 's3:ListBucket', Resource: f.imagesBucket.arn, Condition: { StringLike: { 's3:prefix': 'users/*' } } },
-        { Sid: 'Images', Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: imagesObjects },
-      ],
-    };
-
-    const appEnv = (imageConcurrency: number): Record<string, string> => ({
+    // The application's configuration (src/platform/config.ts). AWS_REGION is Lambda's own
+    // (reserved); only the ECS task sets it.
+    const appEnv: Record<string, string> = {
       STORY42_IMAGES_BUCKET: f.imagesBucket.bucket,
       STORY42_SESSIONS_TABLE: f.table.name,
       STORY42_TEXT_PROVIDER: cfg.providers.text,
       STORY42_IMAGE_PROVIDER: cfg.providers.image,
       STORY42_IMAGE_API_KEY_SECRET: f.imageKeySecret.name,
       STORY42_TTS_API_KEY_SECRET: f.ttsKeySecret.name,
-      STORY42_IMAGE_CONCURRENCY: String(imageConcurrency),
-      STORY42_ALLOWED_MODELS: cfg.allowed_models.join(','),
+      STORY42_IMAGE_CONCURRENCY: String(cfg.image_concurrency),
       STORY42_COGNITO_USER_POOL_ID: f.userPool.id,
       STORY42_COGNITO_CLIENT_ID: f.userPoolClient.id,
-    });
+      ...(cfg.allowed_models ? { STORY42_ALLOWED_MODELS: cfg.allowed_models.join(',') } : {}),
+    };
 
     // ---- Lambda functions -------------------------------------------------------------
     const fnNames: Record<LambdaName, string> = {
@@ -117,12 +102,12 @@ export class Compute extends Construct {
       const fnName = fnNames[key];
       const logs = new CloudwatchLogGroup(this, `${key}-logs`, { name: `/aws/lambda/${fnName}`, retentionInDays: cfg.log_retention_days });
       const role = new IamRole(this, `${key}-role`, { name: `${fnName}-role`, assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com') });
-      new IamRolePolicy(this, `${key}-policy`, {
+      const policy = new IamRolePolicy(this, `${key}-policy`, {
         role: role.id,
         name: `${fnName}-access`,
         policy: policyJson([
           { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${logs.arn}:*` },
-          ...dataAccess[key],
+          ...dataAccess(key, access),
         ]),
       });
       const image = key === 'image-regen';
@@ -134,8 +119,9 @@ export class Compute extends Construct {
         memorySize: image ? cfg.lambda.image_memory_mb : cfg.lambda.memory_mb,
         timeout: image ? cfg.lambda.image_timeout_seconds : cfg.lambda.timeout_seconds,
         architectures: ['x86_64'],
-        environment: { variables: appEnv(6) },
-        dependsOn: [logs],
+        environment: { variables: appEnv },
+        // The log group first (or Lambda creates one without retention), and the policy before the first invocation.
+        dependsOn: [logs, policy],
       });
     }
     this.functions = fns;
@@ -229,7 +215,8 @@ export class Compute extends Construct {
     }
     const deployment = new ApiGatewayDeployment(this, 'deployment', {
       restApiId: this.api.id,
-      triggers: { redeployment: Fn.sha1(Fn.jsonencode(API_ROUTES.map((r) => `${r.method} ${r.path} ${r.lambda}`))) },
+      // Redeploy when routes, CORS or the integration timeout change.
+      triggers: { redeployment: createHash('sha1').update(JSON.stringify({ routes: API_ROUTES, cors: CORS, timeout: cfg.api.integration_timeout_ms })).digest('hex') },
       lifecycle: { createBeforeDestroy: true },
       dependsOn: deps,
     });
@@ -304,6 +291,7 @@ export class Compute extends Construct {
       securityGroups: [albSg.id],
       subnets: f.publicSubnets.map((s) => s.id),
       dropInvalidHeaderFields: true,
+      enableDeletionProtection: deletionProtection(cfg),
       idleTimeout: 300,
     });
     const targets = new LbTargetGroup(this, 'agent-targets', {
@@ -337,6 +325,16 @@ export class Compute extends Construct {
       listeners.push(new LbListener(this, 'http', { loadBalancerArn: this.alb.arn, port: 80, protocol: 'HTTP', defaultAction: [{ type: 'forward', targetGroupArn: targets.arn }] }));
     }
 
+    if (cfg.domain?.agent_host && cfg.domain.hosted_zone_id) {
+      new Route53Record(this, 'agent-alias', {
+        zoneId: cfg.domain.hosted_zone_id,
+        name: cfg.domain.agent_host,
+        type: 'A',
+        alias: { name: this.alb.dnsName, zoneId: this.alb.zoneId, evaluateTargetHealth: true },
+      });
+    }
+    this.agentEndpoint = `${this.httpsEnabled ? 'https' : 'http'}://${cfg.domain?.agent_host ?? this.alb.dnsName}`;
+
     this.cluster = new EcsCluster(this, 'cluster', { name: names.of('ecs-cluster'), setting: [{ name: 'containerInsights', value: 'enabled' }] });
     this.agentLogGroup = new CloudwatchLogGroup(this, 'agent-logs', { name: `/ecs/${names.of('story-agent')}`, retentionInDays: cfg.log_retention_days });
     const executionRole = new IamRole(this, 'agent-execution-role', { name: names.of('agent-exec'), assumeRolePolicy: assumeRolePolicy('ecs-tasks.amazonaws.com') });
@@ -350,9 +348,9 @@ export class Compute extends Construct {
       ]),
     });
     const taskRole = new IamRole(this, 'agent-task-role', { name: names.of('agent-task'), assumeRolePolicy: assumeRolePolicy('ecs-tasks.amazonaws.com') });
-    new IamRolePolicy(this, 'agent-task-policy', { role: taskRole.id, name: names.of('agent-task'), policy: policyJson([...dataAccess['text-regen'], ...dataAccess['image-regen'].filter((s) => s.Sid !== 'Sessions')]) });
+    new IamRolePolicy(this, 'agent-task-policy', { role: taskRole.id, name: names.of('agent-task'), policy: policyJson(dataAccess('agent', access)) });
     const container = 'story-agent';
-    const env = { ...appEnv(6), AWS_REGION: region, PORT: String(cfg.ecs.container_port) };
+    const env = { ...appEnv, AWS_REGION: region, PORT: String(cfg.ecs.container_port) };
     const task = new EcsTaskDefinition(this, 'agent-task', {
       family: names.of('story-agent'),
       requiresCompatibilities: ['FARGATE'],
@@ -362,6 +360,8 @@ export class Compute extends Construct {
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
       runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+      // The root filesystem is read-only; /tmp is a task-local scratch volume.
+      volume: [{ name: 'tmp' }],
       containerDefinitions: JSON.stringify([
         {
           name: container,
@@ -370,6 +370,7 @@ export class Compute extends Construct {
           portMappings: [{ containerPort: cfg.ecs.container_port, protocol: 'tcp' }],
           environment: Object.entries(env).map(([name, value]) => ({ name, value })),
           readonlyRootFilesystem: true,
+          mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false }],
           user: 'node',
           healthCheck: {
             command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${cfg.ecs.container_port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],

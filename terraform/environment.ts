@@ -9,7 +9,23 @@ import { z } from 'zod';
 /** The retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653];
 
+/** Fargate's valid task sizes: cpu units -> memory range (MiB) and step. */
+const FARGATE_MEMORY: Record<number, { min: number; max: number; step: number }> = {
+  256: { min: 512, max: 2048, step: 512 },
+  512: { min: 1024, max: 4096, step: 1024 },
+  1024: { min: 2048, max: 8192, step: 1024 },
+  2048: { min: 4096, max: 16384, step: 1024 },
+  4096: { min: 8192, max: 30720, step: 1024 },
+};
+
+/**
+ * `<project>-<env>-<region>` prefixes every resource name. ALB and target-group names are
+ * capped at 32 characters and we append at most "-alb", so the prefix may be 28 long.
+ */
+export const MAX_PREFIX_LENGTH = 28;
+
 const positive = (max: number) => z.number().int().min(1).max(max);
+const hostname = z.string().regex(/^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { error: 'must be a lowercase DNS name such as stories.example.com' });
 
 export const environmentSchema = z
   .object({
@@ -20,39 +36,61 @@ export const environmentSchema = z
     images_ready: z.boolean(),
     image_tag: z
       .string()
-      .regex(/^[A-Za-z0-9_.-]{1,128}$/)
+      .regex(/^[A-Za-z0-9_.-]{1,128}$/, { error: 'must be an image tag (letters, digits, "_", ".", "-")' })
       .refine((t) => t !== 'latest', { error: 'must name a pushed image, not "latest"' }),
-    providers: z.object({ text: z.enum(['bedrock', 'offline']), image: z.enum(['bedrock', 'gemini', 'offline']) }),
-    allowed_models: z.array(z.string().min(3)).min(1),
-    lambda: z.object({
-      memory_mb: z.number().int().min(128).max(10240),
-      timeout_seconds: positive(900),
-      image_memory_mb: z.number().int().min(128).max(10240),
-      image_timeout_seconds: positive(900),
-    }),
-    api: z.object({
-      integration_timeout_ms: z.number().int().min(50).max(300000),
-      throttle_rate_limit: positive(10000),
-      throttle_burst_limit: positive(5000),
-    }),
-    ecs: z.object({
-      cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]),
-      memory_mb: z.number().int().min(512).max(30720),
-      desired_count: z.number().int().min(0).max(50),
-      container_port: z.number().int().min(1024).max(65535),
-    }),
-    network: z.object({
-      vpc_cidr: z.string().regex(/^\d+\.\d+\.0\.0\/16$/, { error: 'must be a /16 such as 10.42.0.0/16' }),
-      private_subnets_with_nat: z.boolean(),
-    }),
+    /** STORY42_TEXT_PROVIDER / STORY42_IMAGE_PROVIDER in AWS: text is Bedrock; images Bedrock (Nova Canvas) or Gemini. */
+    providers: z
+      .object({ text: z.literal('bedrock').default('bedrock'), image: z.enum(['bedrock', 'gemini']).default('bedrock') })
+      .strict()
+      .default({ text: 'bedrock', image: 'bedrock' }),
+    /** STORY42_ALLOWED_MODELS (Bedrock model ids, with or without the `bedrock/` prefix); the application's default list when absent. */
+    allowed_models: z.array(z.string().regex(/^[A-Za-z0-9/._:-]{3,200}$/, { error: 'must be a Bedrock model id' })).min(1).optional(),
+    /** STORY42_IMAGE_CONCURRENCY: images generated at once per request. */
+    image_concurrency: z.number().int().min(1).max(32).default(6),
+    lambda: z
+      .object({
+        memory_mb: z.number().int().min(128).max(10240),
+        timeout_seconds: positive(900),
+        image_memory_mb: z.number().int().min(128).max(10240),
+        image_timeout_seconds: positive(900),
+      })
+      .strict(),
+    api: z
+      .object({
+        integration_timeout_ms: z.number().int().min(50).max(300000),
+        throttle_rate_limit: positive(10000),
+        throttle_burst_limit: positive(5000),
+      })
+      .strict(),
+    ecs: z
+      .object({
+        cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)], { error: 'must be one of 256, 512, 1024, 2048, 4096' }),
+        memory_mb: z.number().int().min(512).max(30720),
+        desired_count: z.number().int().min(0).max(50),
+        container_port: z.number().int().min(1024).max(65535),
+      })
+      .strict(),
+    network: z
+      .object({
+        vpc_cidr: z.string().regex(/^\d+\.\d+\.0\.0\/16$/, { error: 'must be a /16 such as 10.42.0.0/16' }),
+        /** Agent tasks in private subnets behind a NAT gateway (costs money); public subnets with public IPs otherwise. */
+        private_subnets_with_nat: z.boolean(),
+      })
+      .strict(),
     domain: z
       .object({
-        name: z.string().min(3),
-        certificate_arn: z.string().regex(/^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate\/.+$/, { error: 'must be an ACM certificate ARN' }),
-        /** For CloudFront the certificate must live in us-east-1. */
+        /** The static site's domain (CloudFront alias). */
+        name: hostname,
+        /** Route 53 hosted zone of `name`: alias records, and DNS validation of a certificate we create. */
+        hosted_zone_id: z.string().regex(/^Z[A-Z0-9]{5,31}$/, { error: 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ' }).optional(),
+        /** The ALB's certificate (in this region). Without it the ALB serves plain HTTP. */
+        certificate_arn: z.string().regex(/^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate\/.+$/, { error: 'must be an ACM certificate ARN' }).optional(),
+        /** CloudFront's certificate (must live in us-east-1). Absent with a hosted zone: we create and DNS-validate one. */
         cloudfront_certificate_arn: z.string().regex(/^arn:aws:acm:us-east-1:\d{12}:certificate\/.+$/, { error: 'must be an ACM certificate ARN in us-east-1' }).optional(),
-        hosted_zone_id: z.string().min(1).optional(),
+        /** The agent's host name (covered by certificate_arn); gets an alias record to the ALB. */
+        agent_host: hostname.optional(),
       })
+      .strict()
       .optional(),
     ecr_keep_images: positive(1000),
     image_retention_days: positive(3650),
@@ -61,9 +99,36 @@ export const environmentSchema = z
       .int()
       .refine((n) => LOG_RETENTION_DAYS.includes(n), { error: `must be one of CloudWatch's values: ${LOG_RETENTION_DAYS.join(', ')}` }),
     alarm_email: z.email().optional(),
-    state_backend: z.object({ bucket: z.string().min(3), lock_table: z.string().min(3), key_prefix: z.string().min(1) }).optional(),
+    /** Deletion protection on the sessions table, the user pool and the ALB (default: on for prod only). */
+    deletion_protection: z.boolean().optional(),
+    /** Let `terraform destroy` delete non-empty buckets (all versions) and ECR repositories with images. */
+    force_destroy: z.boolean().default(false),
+    /** Remote state: S3 bucket + DynamoDB lock table (create them once, before the first deploy). Local state otherwise. */
+    state_backend: z
+      .object({ bucket: z.string().min(3), lock_table: z.string().min(3), key_prefix: z.string().min(1), region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/).optional() })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const prefix = `${cfg.project_name}-${cfg.environment}-${cfg.region}`;
+    if (prefix.length > MAX_PREFIX_LENGTH) {
+      ctx.addIssue({ code: 'custom', path: ['project_name'], message: `"${prefix}" is ${prefix.length} characters; project_name-environment-region may be at most ${MAX_PREFIX_LENGTH} (ALB names)` });
+    }
+    const mem = FARGATE_MEMORY[cfg.ecs.cpu];
+    if (mem && (cfg.ecs.memory_mb < mem.min || cfg.ecs.memory_mb > mem.max || cfg.ecs.memory_mb % mem.step !== 0)) {
+      ctx.addIssue({ code: 'custom', path: ['ecs', 'memory_mb'], message: `with cpu ${cfg.ecs.cpu} Fargate takes ${mem.min}-${mem.max} MiB in steps of ${mem.step}` });
+    }
+    if (cfg.api.throttle_burst_limit < cfg.api.throttle_rate_limit) {
+      ctx.addIssue({ code: 'custom', path: ['api', 'throttle_burst_limit'], message: 'must be at least throttle_rate_limit' });
+    }
+    if (cfg.domain?.agent_host && !(cfg.domain.hosted_zone_id && cfg.domain.certificate_arn)) {
+      ctx.addIssue({ code: 'custom', path: ['domain', 'agent_host'], message: 'needs domain.hosted_zone_id (alias record) and domain.certificate_arn (HTTPS)' });
+    }
+    if (cfg.domain?.certificate_arn && !cfg.domain.certificate_arn.startsWith(`arn:aws:acm:${cfg.region}:`)) {
+      ctx.addIssue({ code: 'custom', path: ['domain', 'certificate_arn'], message: `the ALB's certificate must be in ${cfg.region}` });
+    }
+  });
 
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 
@@ -78,28 +143,30 @@ export function stackName(cfg: Pick<EnvironmentConfig, 'project_name' | 'environ
   return `${cfg.project_name}-${cfg.environment}-${cfg.region}`;
 }
 
-/** Parses one environment file; errors name the file and the field. */
 export interface Overrides {
   images_ready?: boolean;
   image_tag?: string;
 }
 
+/** Parses one environment file; errors name the file and the field. */
 export function parseEnvironment(file: string, text: string, overrides: Overrides = {}): EnvironmentConfig {
   let raw: unknown;
   try {
-    raw = { ...(JSON.parse(text) as Record<string, unknown>), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+    raw = JSON.parse(text) as unknown;
   } catch (err) {
     throw new EnvironmentError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
-  const parsed = environmentSchema.safeParse(raw);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new EnvironmentError(`${file}: (root): must be a JSON object`);
+  const merged = { ...(raw as Record<string, unknown>), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const parsed = environmentSchema.safeParse(merged);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new EnvironmentError(lines.join('\n'));
   }
   const cfg = parsed.data;
-  const [envDir, regionFile] = file.split(path.sep).slice(-2);
+  const [envDir, regionFile] = file.split(/[\\/]/).slice(-2);
   if (envDir !== cfg.environment || regionFile !== `${cfg.region}.json`) {
-    throw new EnvironmentError(`${file}: environment/region fields (${cfg.environment}/${cfg.region}) must match the file's path`);
+    throw new EnvironmentError(`${file}: environment, region: (${cfg.environment}/${cfg.region}) must match the file's path environments/<environment>/<region>.json`);
   }
   return cfg;
 }
@@ -116,18 +183,34 @@ export function overridesFromEnv(env: Record<string, string | undefined>): Overr
   };
 }
 
-/** Every `environments/<env>/<region>.json`, optionally only those whose stack name or env matches. */
-export function loadEnvironments(dir: string, only?: string, overrides: Overrides = {}): EnvironmentConfig[] {
+/** The environment files: `environments/<env>/<region>.json`, sorted. */
+export function environmentFiles(dir: string): string[] {
   if (!existsSync(dir)) throw new EnvironmentError(`${dir}: no environments folder`);
-  const out: EnvironmentConfig[] = [];
-  for (const env of readdirSync(dir).sort()) {
-    const envDir = path.join(dir, env);
-    for (const f of readdirSync(envDir).filter((n) => n.endsWith('.json')).sort()) {
-      const file = path.join(envDir, f);
-      const cfg = parseEnvironment(file, readFileSync(file, 'utf8'), overrides);
-      if (!only || only === stackName(cfg) || only === cfg.environment || only === `${cfg.environment}/${cfg.region}`) out.push(cfg);
-    }
-  }
-  if (out.length === 0) throw new EnvironmentError(`no environment matches "${only ?? '*'}" in ${dir}`);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
+    .flatMap((env) =>
+      readdirSync(path.join(dir, env))
+        .filter((n) => n.endsWith('.json'))
+        .sort()
+        .map((f) => path.join(dir, env, f)),
+    );
+}
+
+/** Does `selector` (a stack name, an env, or env/region) pick this config? */
+export function matches(cfg: EnvironmentConfig, selector?: string): boolean {
+  return !selector || selector === stackName(cfg) || selector === cfg.environment || selector === `${cfg.environment}/${cfg.region}`;
+}
+
+/** Every environment file, optionally only those `selector` picks. All files are validated either way. */
+export function loadEnvironments(dir: string, selector?: string, overrides: Overrides = {}): EnvironmentConfig[] {
+  const all = environmentFiles(dir).map((file) => parseEnvironment(path.relative(process.cwd(), file) || file, readFileSync(file, 'utf8'), overrides));
+  const names = new Map<string, number>();
+  for (const cfg of all) names.set(stackName(cfg), (names.get(stackName(cfg)) ?? 0) + 1);
+  const dup = [...names].find(([, n]) => n > 1);
+  if (dup) throw new EnvironmentError(`two environment files make the stack ${dup[0]}`);
+  const out = all.filter((cfg) => matches(cfg, selector));
+  if (out.length === 0) throw new EnvironmentError(`no environment matches "${selector ?? '*'}" in ${dir}`);
   return out;
 }

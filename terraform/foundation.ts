@@ -3,6 +3,8 @@
  * Manager, CloudFront for the static site.
  */
 import { Construct } from 'constructs';
+import { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate';
+import { AcmCertificateValidation } from '@cdktf/provider-aws/lib/acm-certificate-validation';
 import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution';
 import { CloudfrontOriginAccessControl } from '@cdktf/provider-aws/lib/cloudfront-origin-access-control';
 import { CognitoUser } from '@cdktf/provider-aws/lib/cognito-user';
@@ -15,9 +17,11 @@ import { DataAwsAvailabilityZones } from '@cdktf/provider-aws/lib/data-aws-avail
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
 import { EcrLifecyclePolicy } from '@cdktf/provider-aws/lib/ecr-lifecycle-policy';
 import { EcrRepository } from '@cdktf/provider-aws/lib/ecr-repository';
+import { EcrRepositoryPolicy } from '@cdktf/provider-aws/lib/ecr-repository-policy';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway';
 import { NatGateway } from '@cdktf/provider-aws/lib/nat-gateway';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Route } from '@cdktf/provider-aws/lib/route';
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { RouteTable } from '@cdktf/provider-aws/lib/route-table';
@@ -41,9 +45,22 @@ export type LambdaName = (typeof LAMBDA_NAMES)[number];
 export const REPOSITORIES = [...LAMBDA_NAMES, 'agent'] as const;
 export type RepositoryName = (typeof REPOSITORIES)[number];
 
+/** ECR repository names (suffix after the prefix) per component. */
+export const REPOSITORY_SUFFIX: Record<RepositoryName, string> = {
+  'text-regen': 'story-text-regen',
+  'image-regen': 'story-image-regen',
+  'data-ops': 'data-ops',
+  agent: 'story-agent',
+};
+
 export interface Names {
   prefix: string;
   of(thing: string): string;
+}
+
+/** Deletion protection on the table, the user pool and the ALB: the file's setting, on for prod by default. */
+export function deletionProtection(cfg: EnvironmentConfig): boolean {
+  return cfg.deletion_protection ?? cfg.environment === 'prod';
 }
 
 export function namesFor(cfg: EnvironmentConfig): Names {
@@ -54,9 +71,9 @@ export function namesFor(cfg: EnvironmentConfig): Names {
 class SecureBucket extends Construct {
   readonly bucket: S3Bucket;
 
-  constructor(scope: Construct, id: string, name: string, lifecycle: { expireDays?: number; noncurrentDays: number }, extra: Statement[] = []) {
+  constructor(scope: Construct, id: string, name: string, opts: { expireDays?: number; noncurrentDays: number; forceDestroy: boolean }, extra: Statement[] = []) {
     super(scope, id);
-    this.bucket = new S3Bucket(this, 'bucket', { bucket: name, forceDestroy: false });
+    this.bucket = new S3Bucket(this, 'bucket', { bucket: name, forceDestroy: opts.forceDestroy });
     new S3BucketPublicAccessBlock(this, 'public-access', {
       bucket: this.bucket.id,
       blockPublicAcls: true,
@@ -76,9 +93,9 @@ class SecureBucket extends Construct {
           id: 'expire-old-versions',
           status: 'Enabled',
           filter: [{ prefix: '' }],
-          noncurrentVersionExpiration: [{ noncurrentDays: lifecycle.noncurrentDays }],
+          noncurrentVersionExpiration: [{ noncurrentDays: opts.noncurrentDays }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-          ...(lifecycle.expireDays ? { expiration: [{ days: lifecycle.expireDays }] } : {}),
+          ...(opts.expireDays ? { expiration: [{ days: opts.expireDays }] } : {}),
         },
       ],
     });
@@ -115,22 +132,20 @@ export class Foundation extends Construct {
   readonly imageKeySecret: SecretsmanagerSecret;
   readonly ttsKeySecret: SecretsmanagerSecret;
   readonly distribution: CloudfrontDistribution;
+  /** The site's certificate when we create it (custom domain with a hosted zone, no certificate given). */
+  readonly siteCertificate?: AcmCertificate;
+  readonly siteUrl: string;
 
-  constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names) {
+  constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names, accountId: string) {
     super(scope, id);
 
     // ---- ECR ------------------------------------------------------------------------
-    const repoNames: Record<RepositoryName, string> = {
-      'text-regen': names.of('story-text-regen'),
-      'image-regen': names.of('story-image-regen'),
-      'data-ops': names.of('data-ops'),
-      agent: names.of('story-agent'),
-    };
     const repos = {} as Record<RepositoryName, EcrRepository>;
     for (const key of REPOSITORIES) {
       const repo = new EcrRepository(this, `ecr-${key}`, {
-        name: repoNames[key],
+        name: names.of(REPOSITORY_SUFFIX[key]),
         imageTagMutability: 'IMMUTABLE',
+        forceDelete: cfg.force_destroy,
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfiguration: [{ encryptionType: 'AES256' }],
       });
@@ -147,6 +162,21 @@ export class Foundation extends Construct {
           ],
         }),
       });
+      if (key !== 'agent') {
+        // Lambda pulls the function image with the service principal; only this stack's functions.
+        new EcrRepositoryPolicy(this, `ecr-${key}-lambda-pull`, {
+          repository: repo.name,
+          policy: policyJson([
+            {
+              Sid: 'LambdaPull',
+              Effect: 'Allow',
+              Principal: { Service: 'lambda.amazonaws.com' },
+              Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+              Condition: { StringLike: { 'aws:sourceArn': `arn:aws:lambda:${cfg.region}:${accountId}:function:${names.prefix}-*` } },
+            },
+          ]),
+        });
+      }
       repos[key] = repo;
     }
     this.repositories = repos;
@@ -188,8 +218,8 @@ export class Foundation extends Construct {
     }
 
     // ---- S3 ---------------------------------------------------------------------------
-    this.imagesBucket = new SecureBucket(this, 'images', names.of('story-images'), { expireDays: cfg.image_retention_days, noncurrentDays: 30 }).bucket;
-    this.promptsBucket = new SecureBucket(this, 'prompts', names.of('prompts'), { noncurrentDays: 90 }).bucket;
+    this.imagesBucket = new SecureBucket(this, 'images', names.of('story-images'), { expireDays: cfg.image_retention_days, noncurrentDays: 30, forceDestroy: cfg.force_destroy }).bucket;
+    this.promptsBucket = new SecureBucket(this, 'prompts', names.of('prompts'), { noncurrentDays: 90, forceDestroy: cfg.force_destroy }).bucket;
     const oac = new CloudfrontOriginAccessControl(this, 'site-oac', {
       name: names.of('site'),
       originAccessControlOriginType: 's3',
@@ -209,7 +239,7 @@ export class Foundation extends Construct {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
       ttl: { attributeName: SESSIONS_SCHEMA.ttlAttribute, enabled: true },
-      deletionProtectionEnabled: cfg.environment === 'prod',
+      deletionProtectionEnabled: deletionProtection(cfg),
     });
 
     // ---- Cognito ----------------------------------------------------------------------
@@ -222,7 +252,7 @@ export class Foundation extends Construct {
       passwordPolicy: { minimumLength: 12, requireLowercase: true, requireUppercase: true, requireNumbers: true, requireSymbols: true, temporaryPasswordValidityDays: 3 },
       accountRecoverySetting: { recoveryMechanism: [{ name: 'verified_email', priority: 1 }] },
       adminCreateUserConfig: { allowAdminCreateUserOnly: false },
-      deletionProtection: cfg.environment === 'prod' ? 'ACTIVE' : 'INACTIVE',
+      deletionProtection: deletionProtection(cfg) ? 'ACTIVE' : 'INACTIVE',
     });
     this.userPoolClient = new CognitoUserPoolClient(this, 'web-client', {
       name: names.of('web'),
@@ -261,13 +291,33 @@ export class Foundation extends Construct {
     });
 
     // ---- CloudFront in front of the static site ------------------------------------------
+    // A custom domain needs a us-east-1 certificate: given, or created here and validated in
+    // the hosted zone.
+    let siteCertificateArn = cfg.domain?.cloudfront_certificate_arn;
+    const zoneId = cfg.domain?.hosted_zone_id;
+    if (cfg.domain && zoneId && !siteCertificateArn) {
+      const usEast1 = new AwsProvider(this, 'aws-us-east-1', { alias: 'us_east_1', region: 'us-east-1', defaultTags: [{ tags: { Project: cfg.project_name, Environment: cfg.environment, ManagedBy: 'cdktf', Stack: names.prefix } }] });
+      const cert = new AcmCertificate(this, 'site-cert', { provider: usEast1, domainName: cfg.domain.name, validationMethod: 'DNS', lifecycle: { createBeforeDestroy: true } });
+      const dvo = cert.domainValidationOptions.get(0);
+      const record = new Route53Record(this, 'site-cert-validation', {
+        zoneId,
+        name: dvo.resourceRecordName,
+        type: dvo.resourceRecordType,
+        records: [dvo.resourceRecordValue],
+        ttl: 300,
+        allowOverwrite: true,
+      });
+      const validated = new AcmCertificateValidation(this, 'site-cert-validated', { provider: usEast1, certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] });
+      this.siteCertificate = cert;
+      siteCertificateArn = validated.certificateArn;
+    }
     const originId = 'site-bucket';
     this.distribution = new CloudfrontDistribution(this, 'site-cdn', {
       enabled: true,
       comment: siteName,
       defaultRootObject: 'index.html',
       priceClass: 'PriceClass_100',
-      aliases: cfg.domain?.cloudfront_certificate_arn ? [cfg.domain.name] : undefined,
+      aliases: cfg.domain && siteCertificateArn ? [cfg.domain.name] : undefined,
       origin: [{ originId, domainName: `${siteName}.s3.${cfg.region}.amazonaws.com`, originAccessControlId: oac.id }],
       defaultCacheBehavior: {
         targetOriginId: originId,
@@ -279,19 +329,20 @@ export class Foundation extends Construct {
       },
       customErrorResponse: [{ errorCode: 403, responseCode: 200, responsePagePath: '/index.html' }],
       restrictions: { geoRestriction: { restrictionType: 'none' } },
-      viewerCertificate: cfg.domain?.cloudfront_certificate_arn
-        ? { acmCertificateArn: cfg.domain.cloudfront_certificate_arn, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
+      viewerCertificate: siteCertificateArn
+        ? { acmCertificateArn: siteCertificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
         : { cloudfrontDefaultCertificate: true },
     });
-    if (cfg.domain?.hosted_zone_id && cfg.domain.cloudfront_certificate_arn) {
+    this.siteUrl = cfg.domain && siteCertificateArn ? `https://${cfg.domain.name}` : `https://${this.distribution.domainName}`;
+    if (cfg.domain && zoneId && siteCertificateArn) {
       new Route53Record(this, 'site-alias', {
-        zoneId: cfg.domain.hosted_zone_id,
+        zoneId,
         name: cfg.domain.name,
         type: 'A',
         alias: { name: this.distribution.domainName, zoneId: this.distribution.hostedZoneId, evaluateTargetHealth: false },
       });
     }
-    this.siteBucket = new SecureBucket(this, 'site', siteName, { noncurrentDays: 30 }, [
+    this.siteBucket = new SecureBucket(this, 'site', siteName, { noncurrentDays: 30, forceDestroy: cfg.force_destroy }, [
       {
         Sid: 'AllowCloudFrontRead',
         Effect: 'Allow',

@@ -4,7 +4,8 @@ export interface Statement {
   Effect: 'Allow' | 'Deny';
   Principal?: '*' | Record<string, string | string[]>;
   Action: string | string[];
-  Resource: string | string[];
+  /** Omitted only in ECR repository policies, where the repository is the implicit resource. */
+  Resource?: string | string[];
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
@@ -20,7 +21,17 @@ export function assumeRolePolicy(service: string): string {
 }
 
 /**
- * Actions whose only valid resource is `*` (AWS does not support resource-level
- * permissions for them). The policy suite allows `*` for these and nothing else.
+ * Actions whose only valid resource is `*` (AWS supports no resource-level permissions for
+ * them). The policy suite allows a `*` resource for these and nothing else.
  */
-export const ACTIONS_REQUIRING_STAR_RESOURCE = ['ecr:GetAuthorizationToken'] as const;
+export const ACTIONS_REQUIRING_STAR_RESOURCE: Readonly<Record<string, string>> = {
+  'ecr:GetAuthorizationToken': 'ECS execution role: the registry login token is account-wide, AWS accepts only Resource "*"',
+};
+
+/**
+ * AWS managed policies we attach, and why. Anything else attached fails the policy suite.
+ */
+export const MANAGED_POLICY_ALLOWLIST: Readonly<Record<string, string>> = {
+  'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs':
+    "API Gateway's account-level CloudWatch role (required for stage execution/access logging; AWS's documented policy)",
+};

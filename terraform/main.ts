@@ -2,6 +2,7 @@
  * `npm run synth [-- <stack | env | env/region>]`: synthesizes one stack per environment file
  * into `cdktf.out/stacks/<stack name>/cdk.tf.json`. `IMAGES_READY=true|false` overrides the
  * files' `images_ready`, and `IMAGE_TAG=<tag>` their `image_tag`, for this synth.
+ * Also the cdktf CLI's app (cdktf.json): it passes CDKTF_OUTDIR.
  */
 import path from 'node:path';
 import { App } from 'cdktf';
@@ -11,14 +12,18 @@ import { Story42Stack } from './stack';
 const ROOT = path.resolve(__dirname, '..');
 
 function main(): void {
-  const only = process.argv[2];
-  const envs = loadEnvironments(path.join(ROOT, 'environments'), only, overridesFromEnv(process.env));
-  const app = new App({ outdir: path.join(ROOT, 'cdktf.out') });
+  const started = Date.now();
+  const selector = process.argv[2];
+  const envs = loadEnvironments(path.join(ROOT, 'environments'), selector, overridesFromEnv(process.env));
+  const outdir = process.env.CDKTF_OUTDIR ?? path.join(ROOT, 'cdktf.out');
+  const app = new App({ outdir });
   for (const cfg of envs) new Story42Stack(app, cfg);
   app.synth();
   for (const cfg of envs) {
-    process.stdout.write(`synthesized ${stackName(cfg)} (phase ${cfg.images_ready ? 2 : 1}) -> cdktf.out/stacks/${stackName(cfg)}/cdk.tf.json\n`);
+    const where = path.relative(process.cwd(), path.join(outdir, 'stacks', stackName(cfg), 'cdk.tf.json'));
+    process.stdout.write(`synthesized ${stackName(cfg)} (phase ${cfg.images_ready ? 2 : 1}, image tag ${cfg.image_tag}) -> ${where}\n`);
   }
+  process.stdout.write(`synth took ${process.uptime().toFixed(1)} s (${((Date.now() - started) / 1000).toFixed(1)} s after loading)\n`);
 }
 
 try {

@@ -1,184 +1,377 @@
 /**
- * The policy suite: each rule a named test over every resource of its type, in every
- * environment and both phases.
+ * The policy suite: each rule a named test, run over every resource of its type in every
+ * environment and both phases (test names: "<rule> › <stack> phase <n>").
  */
-import { ACTIONS_REQUIRING_STAR_RESOURCE, type Statement } from './iam';
-import { resourcesOf, synthAll, type Synthesized } from './synth-support';
+import { ACTIONS_REQUIRING_STAR_RESOURCE, MANAGED_POLICY_ALLOWLIST, type Statement } from './iam';
+import { ref, resourcesOf, synthAll, targets, type ResourceJson, type Synthesized } from './synth-support';
 
-let stacks: Synthesized[];
+const ALL = targets();
+const PHASE2 = ALL.filter((t) => t.phase === 2);
+let stacks: Map<string, Synthesized>;
 beforeAll(() => {
   stacks = synthAll();
 });
+const stack = (label: string): Synthesized => stacks.get(label) as Synthesized;
 
-const ref = (type: string, name: string, attr = 'id') => `\${${type}.${name}.${attr}}`;
 const statementsOf = (policy: unknown): Statement[] => {
   const doc = JSON.parse(String(policy)) as { Statement: Statement | Statement[] };
   return Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
 };
-const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const one = (s: Synthesized, type: string, pick: (r: ResourceJson, name: string) => boolean = () => true): [string, ResourceJson] => {
+  const found = resourcesOf(s, type).filter(([name, r]) => pick(r, name));
+  expect([type, found.length]).toEqual([type, 1]);
+  return found[0] as [string, ResourceJson];
+};
 
-describe('policy: S3', () => {
-  it('every bucket blocks public access, encrypts, versions, has lifecycle rules and a TLS-only policy', () => {
-    for (const s of stacks) {
-      const buckets = resourcesOf(s, 'aws_s3_bucket');
-      expect(buckets.length).toBeGreaterThanOrEqual(3);
-      for (const [name] of buckets) {
-        const id = ref('aws_s3_bucket', name);
-        const pab = resourcesOf(s, 'aws_s3_bucket_public_access_block').find(([, r]) => r.bucket === id)?.[1];
-        expect([s.name, name, pab]).toEqual([s.name, name, expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true })]);
-        const sse = resourcesOf(s, 'aws_s3_bucket_server_side_encryption_configuration').find(([, r]) => r.bucket === id)?.[1];
-        expect(JSON.stringify(sse)).toMatch(/"sse_algorithm":"(AES256|aws:kms)"/);
-        const ver = resourcesOf(s, 'aws_s3_bucket_versioning').find(([, r]) => r.bucket === id)?.[1];
-        expect(ver).toMatchObject({ versioning_configuration: { status: 'Enabled' } });
-        expect(resourcesOf(s, 'aws_s3_bucket_lifecycle_configuration').some(([, r]) => r.bucket === id)).toBe(true);
-        const policy = resourcesOf(s, 'aws_s3_bucket_policy').find(([, r]) => r.bucket === id)?.[1];
-        const deny = statementsOf(policy?.policy).find((st) => st.Effect === 'Deny' && JSON.stringify(st.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }));
-        expect([s.name, name, Boolean(deny)]).toEqual([s.name, name, true]);
+/** Every policy document in the stack: IAM role inline policies, bucket policies, ECR repository policies. */
+function policyDocuments(s: Synthesized): Array<{ where: string; statements: Statement[] }> {
+  const docs: Array<{ where: string; statements: Statement[] }> = [];
+  for (const [type, field] of [['aws_iam_role_policy', 'policy'], ['aws_s3_bucket_policy', 'policy'], ['aws_ecr_repository_policy', 'policy'], ['aws_iam_role', 'assume_role_policy']] as const) {
+    for (const [name, r] of resourcesOf(s, type)) docs.push({ where: `${type}.${name}`, statements: statementsOf(r[field]) });
+  }
+  return docs;
+}
+
+/** The inline policy statements of the role an ARN reference (`${aws_iam_role.X.arn}`) points to. */
+function roleStatements(s: Synthesized, roleArnRef: unknown): Statement[] {
+  const roleName = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(String(roleArnRef))?.[1];
+  expect(roleName).toBeDefined();
+  const policies = resourcesOf(s, 'aws_iam_role_policy').filter(([, p]) => p.role === ref('aws_iam_role', roleName ?? '?'));
+  expect(policies.length).toBeGreaterThan(0);
+  return policies.flatMap(([, p]) => statementsOf(p.policy));
+}
+
+describe('S3: every bucket blocks public access', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    expect(resourcesOf(s, 'aws_s3_bucket')).toHaveLength(3);
+    for (const [name] of resourcesOf(s, 'aws_s3_bucket')) {
+      const [, pab] = one(s, 'aws_s3_bucket_public_access_block', (r) => r.bucket === ref('aws_s3_bucket', name));
+      expect([name, pab]).toEqual([name, expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true })]);
+    }
+  });
+});
+
+describe('S3: every bucket encrypts at rest (SSE)', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    for (const [name] of resourcesOf(s, 'aws_s3_bucket')) {
+      const [, sse] = one(s, 'aws_s3_bucket_server_side_encryption_configuration', (r) => r.bucket === ref('aws_s3_bucket', name));
+      expect([name, JSON.stringify(sse.rule)]).toEqual([name, expect.stringMatching(/"sse_algorithm":"(AES256|aws:kms)"/)]);
+    }
+  });
+});
+
+describe('S3: every bucket is versioned and has lifecycle rules', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    for (const [name] of resourcesOf(s, 'aws_s3_bucket')) {
+      const [, ver] = one(s, 'aws_s3_bucket_versioning', (r) => r.bucket === ref('aws_s3_bucket', name));
+      expect([name, ver.versioning_configuration]).toEqual([name, { status: 'Enabled' }]);
+      const [, lc] = one(s, 'aws_s3_bucket_lifecycle_configuration', (r) => r.bucket === ref('aws_s3_bucket', name));
+      expect([name, JSON.stringify(lc.rule)]).toEqual([name, expect.stringContaining('"noncurrent_version_expiration"')]);
+    }
+  });
+});
+
+describe('S3: every bucket policy denies non-TLS requests', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    for (const [name] of resourcesOf(s, 'aws_s3_bucket')) {
+      const [, policy] = one(s, 'aws_s3_bucket_policy', (r) => r.bucket === ref('aws_s3_bucket', name));
+      const deny = statementsOf(policy.policy).find((st) => st.Effect === 'Deny' && st.Principal === '*' && list(st.Action).includes('s3:*'));
+      expect([name, deny?.Condition]).toEqual([name, { Bool: { 'aws:SecureTransport': 'false' } }]);
+      expect([name, list(deny?.Resource)]).toEqual([name, [ref('aws_s3_bucket', name, 'arn'), `${ref('aws_s3_bucket', name, 'arn')}/*`]]);
+    }
+  });
+});
+
+describe('Resource policies: no Allow to an anonymous principal ("*")', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    for (const { where, statements } of policyDocuments(stack(label))) {
+      for (const st of statements.filter((x) => x.Effect === 'Allow')) {
+        expect([where, st.Principal === '*' || JSON.stringify(st.Principal ?? {}).includes('"*"')]).toEqual([where, false]);
       }
     }
   });
 });
 
-describe('policy: DynamoDB', () => {
-  it('every table has point-in-time recovery and server-side encryption', () => {
-    for (const s of stacks) {
-      for (const [, t] of resourcesOf(s, 'aws_dynamodb_table')) {
-        expect(t).toMatchObject({ point_in_time_recovery: { enabled: true }, server_side_encryption: { enabled: true } });
+describe('CloudFront: HTTPS to viewers, origin access control to the site bucket', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    for (const [name, d] of resourcesOf(s, 'aws_cloudfront_distribution')) {
+      expect([name, (d.default_cache_behavior as ResourceJson).viewer_protocol_policy]).toEqual([name, 'redirect-to-https']);
+      for (const o of d.origin as ResourceJson[]) expect([name, String(o.origin_access_control_id)]).toEqual([name, expect.stringContaining('aws_cloudfront_origin_access_control.')]);
+      const cert = d.viewer_certificate as ResourceJson;
+      if (cert.acm_certificate_arn) expect(cert).toMatchObject({ ssl_support_method: 'sni-only', minimum_protocol_version: expect.stringMatching(/^TLSv1\.2/) });
+    }
+  });
+});
+
+describe('DynamoDB: every table has point-in-time recovery and SSE', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const tables = resourcesOf(stack(label), 'aws_dynamodb_table');
+    expect(tables.length).toBeGreaterThan(0);
+    for (const [name, t] of tables) expect([name, t]).toEqual([name, expect.objectContaining({ point_in_time_recovery: { enabled: true }, server_side_encryption: { enabled: true } })]);
+  });
+});
+
+describe('ECR: every repository scans on push, has immutable tags and keeps the last N images', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    const repos = resourcesOf(s, 'aws_ecr_repository');
+    expect(repos).toHaveLength(4);
+    for (const [name, r] of repos) {
+      expect([name, r]).toEqual([name, expect.objectContaining({ image_tag_mutability: 'IMMUTABLE', image_scanning_configuration: { scan_on_push: true } })]);
+      const [, lc] = one(s, 'aws_ecr_lifecycle_policy', (p) => p.repository === ref('aws_ecr_repository', name, 'name'));
+      expect(JSON.parse(String(lc.policy))).toMatchObject({ rules: [{ selection: { countType: 'imageCountMoreThan', countNumber: s.cfg.ecr_keep_images }, action: { type: 'expire' } }] });
+    }
+  });
+});
+
+describe('Logs: every log group has a retention; each Lambda and the agent log to their own', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    const groups = resourcesOf(s, 'aws_cloudwatch_log_group');
+    for (const [name, g] of groups) expect([name, g.retention_in_days]).toEqual([name, s.cfg.log_retention_days]);
+    for (const [name, f] of resourcesOf(s, 'aws_lambda_function')) {
+      expect([name, groups.filter(([, g]) => g.name === `/aws/lambda/${String(f.function_name)}`).length]).toEqual([name, 1]);
+    }
+    for (const [, t] of resourcesOf(s, 'aws_ecs_task_definition')) {
+      const containers = JSON.parse(String(t.container_definitions)) as Array<{ logConfiguration: { logDriver: string; options: Record<string, string> } }>;
+      for (const c of containers) {
+        expect(c.logConfiguration.logDriver).toBe('awslogs');
+        expect(groups.some(([name]) => c.logConfiguration.options['awslogs-group'] === ref('aws_cloudwatch_log_group', name, 'name'))).toBe(true);
+      }
+    }
+    if (s.phase === 2) expect(groups.length).toBeGreaterThanOrEqual(5); // three Lambdas, the agent, API access logs
+  });
+});
+
+describe('IAM: no statement allows a wildcard action', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    for (const { where, statements } of policyDocuments(stack(label))) {
+      for (const st of statements.filter((x) => x.Effect === 'Allow')) {
+        for (const action of list(st.Action)) expect([where, action]).not.toEqual([where, expect.stringMatching(/\*/)]);
+        // Identity and bucket policies name their resources; trust and ECR repository policies have none.
+        if (/^aws_(iam_role_policy|s3_bucket_policy)\./.test(where)) expect([where, list(st.Resource).length > 0]).toEqual([where, true]);
       }
     }
   });
 });
 
-describe('policy: ECR', () => {
-  it('every repository scans on push and has immutable tags and a lifecycle rule', () => {
-    for (const s of stacks) {
-      const repos = resourcesOf(s, 'aws_ecr_repository');
-      expect(repos).toHaveLength(4);
-      for (const [name, r] of repos) {
-        expect(r).toMatchObject({ image_tag_mutability: 'IMMUTABLE', image_scanning_configuration: { scan_on_push: true } });
-        expect(resourcesOf(s, 'aws_ecr_lifecycle_policy').some(([, p]) => p.repository === ref('aws_ecr_repository', name, 'name'))).toBe(true);
+describe(`IAM: no "*" resource, except for the actions AWS requires it for (${Object.keys(ACTIONS_REQUIRING_STAR_RESOURCE).join(', ')})`, () => {
+  it.each(ALL)('$label', ({ label }) => {
+    for (const { where, statements } of policyDocuments(stack(label))) {
+      for (const st of statements.filter((x) => x.Effect === 'Allow' && list(x.Resource).includes('*'))) {
+        expect([where, list(st.Action).filter((a) => !(a in ACTIONS_REQUIRING_STAR_RESOURCE))]).toEqual([where, []]);
       }
     }
   });
 });
 
-describe('policy: logs', () => {
-  it('every log group has a retention; every Lambda and the agent log to one', () => {
-    for (const s of stacks) {
-      const groups = resourcesOf(s, 'aws_cloudwatch_log_group');
-      for (const [, g] of groups) expect(g.retention_in_days).toBe(s.cfg.log_retention_days);
-      for (const [, f] of resourcesOf(s, 'aws_lambda_function')) {
-        expect(groups.some(([, g]) => g.name === `/aws/lambda/${String(f.function_name)}`)).toBe(true);
-      }
-      for (const [, t] of resourcesOf(s, 'aws_ecs_task_definition')) {
-        const containers = JSON.parse(String(t.container_definitions)) as Array<{ logConfiguration: { logDriver: string; options: Record<string, string> } }>;
-        for (const c of containers) {
-          expect(c.logConfiguration.logDriver).toBe('awslogs');
-          expect(groups.some(([name]) => c.logConfiguration.options['awslogs-group'] === ref('aws_cloudwatch_log_group', name, 'name'))).toBe(true);
+describe(`IAM: managed policies only from the allowlist (${Object.keys(MANAGED_POLICY_ALLOWLIST).map((a) => a.split('/').at(-1)).join(', ')})`, () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    for (const [name, a] of resourcesOf(s, 'aws_iam_role_policy_attachment')) expect([name, String(a.policy_arn) in MANAGED_POLICY_ALLOWLIST]).toEqual([name, true]);
+    for (const [name, r] of resourcesOf(s, 'aws_iam_role')) expect([name, r.managed_policy_arns]).toEqual([name, undefined]);
+    expect(resourcesOf(s, 'aws_iam_policy')).toEqual([]);
+  });
+});
+
+/**
+ * The agreed least-privilege contract with the application code: exactly these actions per
+ * workload (the synthesized roles must match it, no more, no less).
+ */
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const CONTRACT: Record<'text-regen' | 'image-regen' | 'data-ops', string[]> = {
+  // The story routes only write tracking rows and the job-owner claim (conditional puts).
+  'text-regen': ['dynamodb:PutItem', 'bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', ...LOGS],
+  'image-regen': ['s3:GetObject', 's3:PutObject', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'bedrock:InvokeModel', ...LOGS],
+  'data-ops': ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 's3:ListBucket', 's3:GetObject', 's3:DeleteObject', ...LOGS],
+};
+const WORKLOAD_OF: Record<string, keyof typeof CONTRACT> = { 'story-text-regen': 'text-regen', 'story-image-regen': 'image-regen', 'data-ops': 'data-ops' };
+const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+/** Where each action may point, given the stack's table, images bucket and image-key secret. */
+function resourceRules(s: Synthesized): Array<[RegExp, (r: string) => boolean]> {
+  const [table] = one(s, 'aws_dynamodb_table');
+  const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-story-images'));
+  const [secret] = one(s, 'aws_secretsmanager_secret', (x) => String(x.name).endsWith('/google-api-key'));
+  const tableArn = ref('aws_dynamodb_table', table, 'arn');
+  const bucketArn = ref('aws_s3_bucket', bucket, 'arn');
+  return [
+    [/^dynamodb:/, (r) => r === tableArn || r === `${tableArn}/index/*`],
+    [/^s3:(Get|Put|Delete)Object$/, (r) => r === `${bucketArn}/users/*`],
+    [/^s3:ListBucket$/, (r) => r === bucketArn],
+    [/^secretsmanager:GetSecretValue$/, (r) => r === ref('aws_secretsmanager_secret', secret, 'arn')],
+    [/^bedrock:/, (r) => new RegExp(`^arn:aws:bedrock:(${s.cfg.region}|\\*)::foundation-model/\\*$`).test(r) || new RegExp(`^arn:aws:bedrock:${s.cfg.region}:\\$\\{data\\.aws_caller_identity\\.account\\.account_id\\}:inference-profile/\\*$`).test(r)],
+  ];
+}
+
+function checkResources(s: Synthesized, who: string, statements: Statement[], ownLogGroup?: string): void {
+  const rules = resourceRules(s);
+  for (const st of statements) {
+    for (const action of list(st.Action)) {
+      for (const resource of list(st.Resource)) {
+        if (action.startsWith('logs:')) {
+          expect([who, action, resource]).toEqual([who, action, `${ownLogGroup ?? '?'}:*`]);
+          continue;
         }
+        const rule = rules.find(([re]) => re.test(action));
+        if (rule) expect([who, action, resource, rule[1](resource)]).toEqual([who, action, resource, true]);
+      }
+      // Models in other regions only through this region's inference profiles.
+      if (action.startsWith('bedrock:') && list(st.Resource).some((r) => r.startsWith('arn:aws:bedrock:*:'))) {
+        expect([who, st.Condition]).toEqual([who, { StringLike: { 'bedrock:InferenceProfileArn': expect.stringContaining(`arn:aws:bedrock:${s.cfg.region}:`) } }]);
+      }
+      if (action === 's3:ListBucket') expect([who, st.Condition]).toEqual([who, { StringLike: { 's3:prefix': 'users/*' } }]);
+    }
+  }
+}
+
+describe('IAM: each Lambda has its own role with exactly the agreed actions, on its own resources', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const fns = resourcesOf(s, 'aws_lambda_function');
+    expect(new Set(fns.map(([, f]) => f.role)).size).toBe(3);
+    for (const [name, f] of fns) {
+      const workload = WORKLOAD_OF[String(f.function_name).slice(s.name.length + 1)];
+      expect([name, workload]).toEqual([name, expect.any(String)]);
+      const statements = roleStatements(s, f.role);
+      expect([workload, sorted(statements.flatMap((st) => list(st.Action)))]).toEqual([workload, sorted(CONTRACT[workload as keyof typeof CONTRACT])]);
+      const [group] = one(s, 'aws_cloudwatch_log_group', (g) => g.name === `/aws/lambda/${String(f.function_name)}`);
+      checkResources(s, String(workload), statements, ref('aws_cloudwatch_log_group', group, 'arn'));
+    }
+  });
+});
+
+describe('IAM: the ECS task role has text-regen + image-regen access; the execution role pulls its own repository and writes its own logs', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const [, task] = one(s, 'aws_ecs_task_definition');
+    const taskStatements = roleStatements(s, task.task_role_arn);
+    const dataActions = (w: keyof typeof CONTRACT) => CONTRACT[w].filter((a) => !a.startsWith('logs:'));
+    expect(sorted(taskStatements.flatMap((st) => list(st.Action)))).toEqual(sorted([...dataActions('text-regen'), ...dataActions('image-regen')]));
+    checkResources(s, 'agent task', taskStatements);
+
+    const execStatements = roleStatements(s, task.execution_role_arn);
+    expect(sorted(execStatements.flatMap((st) => list(st.Action)))).toEqual(sorted(['ecr:GetAuthorizationToken', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage', ...LOGS]));
+    const [agentRepo] = one(s, 'aws_ecr_repository', (r) => String(r.name).endsWith('-story-agent'));
+    const [agentLogs] = one(s, 'aws_cloudwatch_log_group', (g) => String(g.name).startsWith('/ecs/'));
+    for (const st of execStatements) {
+      for (const action of list(st.Action)) {
+        const expected = action === 'ecr:GetAuthorizationToken' ? ['*'] : action.startsWith('ecr:') ? [ref('aws_ecr_repository', agentRepo, 'arn')] : [`${ref('aws_cloudwatch_log_group', agentLogs, 'arn')}:*`];
+        expect([action, list(st.Resource)]).toEqual([action, expected]);
       }
     }
   });
 });
 
-describe('policy: IAM', () => {
-  it(`no Allow statement has a wildcard action; "*" resources only for ${ACTIONS_REQUIRING_STAR_RESOURCE.join(', ')}`, () => {
-    let checked = 0;
-    for (const s of stacks) {
-      for (const [name, p] of resourcesOf(s, 'aws_iam_role_policy')) {
-        for (const st of statementsOf(p.policy)) {
-          checked++;
-          if (st.Effect !== 'Allow') continue;
-          for (const action of list(st.Action)) expect([name, action]).not.toEqual([name, expect.stringMatching(/(^\*$|:\*$)/)]);
-          if (list(st.Resource).includes('*')) {
-            expect([name, list(st.Action).every((a) => (ACTIONS_REQUIRING_STAR_RESOURCE as readonly string[]).includes(a))]).toEqual([name, true]);
-          }
-        }
+describe('IAM: Lambda repositories let only this stack\'s functions pull', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    const policies = resourcesOf(s, 'aws_ecr_repository_policy');
+    expect(policies).toHaveLength(3);
+    for (const [name, p] of policies) {
+      for (const st of statementsOf(p.policy)) {
+        expect([name, st.Principal, sorted(list(st.Action)), st.Resource]).toEqual([name, { Service: 'lambda.amazonaws.com' }, ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], undefined]);
+        expect([name, st.Condition]).toEqual([name, { StringLike: { 'aws:sourceArn': expect.stringMatching(new RegExp(`^arn:aws:lambda:${s.cfg.region}:.*:function:${s.name}-\\*$`)) } }]);
       }
-    }
-    expect(checked).toBeGreaterThan(10);
-  });
-
-  it('each Lambda may do only what its code does', () => {
-    const forbidden: Record<string, RegExp> = {
-      'text-regen': /^(s3:|secretsmanager:|dynamodb:(Query|DeleteItem|BatchWriteItem))/,
-      'image-regen': /^(dynamodb:(Query|DeleteItem|BatchWriteItem)|s3:(DeleteObject|ListBucket))/,
-      'data-ops': /^(bedrock:|secretsmanager:|s3:PutObject|dynamodb:PutItem)/,
-    };
-    for (const s of stacks.filter((x) => x.phase === 2)) {
-      for (const [fn, pattern] of Object.entries(forbidden)) {
-        const policy = resourcesOf(s, 'aws_iam_role_policy').find(([name]) => name.includes(`${fn}-policy`))?.[1];
-        const actions = statementsOf(policy?.policy).flatMap((st) => list(st.Action));
-        expect(actions.length).toBeGreaterThan(2);
-        expect([fn, actions.filter((a) => pattern.test(a))]).toEqual([fn, []]);
-      }
-    }
-  });
-
-  it('each Lambda has its own role', () => {
-    for (const s of stacks.filter((x) => x.phase === 2)) {
-      const roles = resourcesOf(s, 'aws_lambda_function').map(([, f]) => f.role);
-      expect(new Set(roles).size).toBe(3);
     }
   });
 });
 
-describe('policy: API Gateway', () => {
-  it('every method except OPTIONS uses the Cognito authorizer', () => {
-    for (const s of stacks.filter((x) => x.phase === 2)) {
-      const methods = resourcesOf(s, 'aws_api_gateway_method');
-      expect(methods.length).toBeGreaterThanOrEqual(9);
-      for (const [name, m] of methods) {
-        if (m.http_method === 'OPTIONS') continue;
-        expect([name, m.authorization, String(m.authorizer_id)]).toEqual([name, 'COGNITO_USER_POOLS', expect.stringContaining('aws_api_gateway_authorizer')]);
-      }
-      const authorizers = resourcesOf(s, 'aws_api_gateway_authorizer');
-      expect(authorizers.map(([, a]) => a.type)).toEqual(['COGNITO_USER_POOLS']);
-    }
-  });
-
-  it('stages have throttling and access logs', () => {
-    for (const s of stacks.filter((x) => x.phase === 2)) {
-      for (const [, st] of resourcesOf(s, 'aws_api_gateway_stage')) expect(st.access_log_settings).toMatchObject({ destination_arn: expect.stringContaining('aws_cloudwatch_log_group') });
-      const settings = resourcesOf(s, 'aws_api_gateway_method_settings').map(([, m]) => m.settings as Record<string, unknown>);
-      expect(settings).toEqual([expect.objectContaining({ throttling_rate_limit: s.cfg.api.throttle_rate_limit, throttling_burst_limit: s.cfg.api.throttle_burst_limit })]);
+describe('Lambda: pinned image tags, no reserved environment variables', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    for (const [name, f] of resourcesOf(s, 'aws_lambda_function')) {
+      expect([name, String(f.image_uri)]).toEqual([name, expect.not.stringMatching(/:latest$|^[^:]+$/)]);
+      const vars = Object.keys((f.environment as { variables: Record<string, string> }).variables);
+      expect([name, vars.filter((v) => /^(AWS_|_HANDLER$|LAMBDA_)/.test(v))]).toEqual([name, []]);
     }
   });
 });
 
-describe('policy: ALB', () => {
-  it('does not serve plain HTTP when a certificate is configured', () => {
-    for (const s of stacks.filter((x) => x.phase === 2)) {
-      const listeners = resourcesOf(s, 'aws_lb_listener').map(([, l]) => l);
-      if (s.cfg.domain?.certificate_arn) {
-        expect(listeners.some((l) => l.protocol === 'HTTPS' && l.certificate_arn === s.cfg.domain?.certificate_arn)).toBe(true);
-        for (const l of listeners.filter((x) => x.protocol === 'HTTP')) expect(JSON.stringify(l.default_action)).toContain('"type":"redirect"');
-      } else {
-        expect(listeners.map((l) => l.protocol)).toEqual(['HTTP']);
-      }
+describe('API Gateway: the Cognito authorizer on every method except OPTIONS', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const [authorizer, a] = one(s, 'aws_api_gateway_authorizer');
+    expect(a).toMatchObject({ type: 'COGNITO_USER_POOLS', provider_arns: [expect.stringContaining('aws_cognito_user_pool.')] });
+    const methods = resourcesOf(s, 'aws_api_gateway_method');
+    expect(methods.filter(([, m]) => m.http_method !== 'OPTIONS')).toHaveLength(9);
+    for (const [name, m] of methods) {
+      if (m.http_method === 'OPTIONS') expect([name, m.authorization]).toEqual([name, 'NONE']);
+      else expect([name, m.authorization, m.authorizer_id]).toEqual([name, 'COGNITO_USER_POOLS', ref('aws_api_gateway_authorizer', authorizer)]);
     }
-  });
-
-  it('only the ALB reaches the agent tasks', () => {
-    for (const s of stacks.filter((x) => x.phase === 2)) {
-      const task = resourcesOf(s, 'aws_security_group').find(([n]) => n.includes('task-sg'))?.[1] as { ingress: Array<Record<string, unknown>> };
-      expect(task.ingress).toHaveLength(1);
-      expect(task.ingress[0]).toMatchObject({ security_groups: [expect.stringContaining('alb-sg')] });
-      expect(task.ingress[0]?.cidr_blocks ?? []).toEqual([]);
+    // OPTIONS is only ever a MOCK (CORS preflight), never a Lambda.
+    for (const [name, i] of resourcesOf(s, 'aws_api_gateway_integration')) {
+      if (i.type !== 'AWS_PROXY') expect([name, i.type]).toEqual([name, 'MOCK']);
     }
   });
 });
 
-describe('policy: secrets', () => {
-  it('no secret value anywhere in the synthesized JSON', () => {
-    for (const s of stacks) {
-      expect(resourcesOf(s, 'aws_secretsmanager_secret_version')).toHaveLength(0);
-      expect(resourcesOf(s, 'aws_secretsmanager_secret').length).toBe(2);
-      for (const [, u] of resourcesOf(s, 'aws_cognito_user')) {
-        expect(u.temporary_password).toBeUndefined();
-        expect(u.password).toBeUndefined();
+describe('API Gateway: stage throttling and access logs on', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const stages = resourcesOf(s, 'aws_api_gateway_stage');
+    expect(stages).toHaveLength(1);
+    for (const [, st] of stages) {
+      expect(st.access_log_settings).toMatchObject({ destination_arn: expect.stringContaining('aws_cloudwatch_log_group.'), format: expect.stringContaining('$context.requestId') });
+    }
+    const settings = resourcesOf(s, 'aws_api_gateway_method_settings').map(([, m]) => [m.method_path, m.settings]);
+    expect(settings).toEqual([['*/*', expect.objectContaining({ throttling_rate_limit: s.cfg.api.throttle_rate_limit, throttling_burst_limit: s.cfg.api.throttle_burst_limit, metrics_enabled: true })]]);
+  });
+});
+
+describe('ALB: no plain HTTP when a certificate is configured (HTTP only redirects)', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const listeners = resourcesOf(s, 'aws_lb_listener').map(([, l]) => l);
+    if (s.cfg.domain?.certificate_arn) {
+      expect(listeners.filter((l) => l.protocol === 'HTTPS').map((l) => l.certificate_arn)).toEqual([s.cfg.domain.certificate_arn]);
+      for (const l of listeners.filter((x) => x.protocol === 'HTTP')) {
+        expect(l.default_action).toEqual([expect.objectContaining({ type: 'redirect', redirect: expect.objectContaining({ protocol: 'HTTPS' }) })]);
       }
-      expect(s.raw).not.toMatch(/AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|"secret_string"|"(temporary_)?password"\s*:/);
+    } else {
+      expect(listeners.map((l) => l.protocol)).toEqual(['HTTP']);
+    }
+  });
+});
+
+describe('ECS: only the ALB reaches the agent tasks; tasks run as non-root with a read-only root filesystem', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const [, svc] = one(s, 'aws_ecs_service');
+    const sgRefs = list((svc.network_configuration as { security_groups: string[] }).security_groups);
+    expect(sgRefs).toHaveLength(1);
+    const taskSg = resourcesOf(s, 'aws_security_group').find(([n]) => ref('aws_security_group', n) === sgRefs[0])?.[1] as { ingress: Array<Record<string, unknown>> };
+    const [albSgName] = one(s, 'aws_security_group', (_, n) => n.includes('alb-sg'));
+    expect(taskSg.ingress).toEqual([expect.objectContaining({ security_groups: [ref('aws_security_group', albSgName)], from_port: s.cfg.ecs.container_port, to_port: s.cfg.ecs.container_port })]);
+    expect(taskSg.ingress[0]?.cidr_blocks ?? []).toEqual([]);
+    const [, task] = one(s, 'aws_ecs_task_definition');
+    for (const c of JSON.parse(String(task.container_definitions)) as Array<Record<string, unknown>>) {
+      expect(c).toMatchObject({ user: 'node', readonlyRootFilesystem: true, healthCheck: expect.any(Object) });
+    }
+  });
+});
+
+describe('Secrets: no secret value anywhere in the synthesized JSON', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    expect(resourcesOf(s, 'aws_secretsmanager_secret')).toHaveLength(2);
+    expect(resourcesOf(s, 'aws_secretsmanager_secret_version')).toEqual([]);
+    for (const [, u] of resourcesOf(s, 'aws_cognito_user')) {
+      expect(u.temporary_password).toBeUndefined();
+      expect(u.password).toBeUndefined();
+    }
+    expect(s.raw).not.toMatch(/"secret_string"|"secret_binary"|"(temporary_)?password"\s*:|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|"client_secret"/);
+    // Secrets reach the code by name only.
+    for (const [, f] of resourcesOf(s, 'aws_lambda_function')) {
+      for (const [k, v] of Object.entries((f.environment as { variables: Record<string, string> }).variables)) {
+        if (/SECRET|KEY/.test(k)) expect([k, v]).toEqual([k, expect.stringMatching(/^\$\{aws_secretsmanager_secret\.[^}]+\.name\}$/)]);
+      }
     }
   });
 });

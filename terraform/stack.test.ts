@@ -1,135 +1,320 @@
+/**
+ * The synthesized stacks: one per environment file, phase 1 (foundation) and phase 2
+ * (compute), the outputs operators look up, names, and the environment-file schema.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import 'cdktf/lib/testing/adapters/jest';
 import { Testing } from 'cdktf';
+import { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate';
+import { ApiGatewayAuthorizer } from '@cdktf/provider-aws/lib/api-gateway-authorizer';
+import { ApiGatewayRestApi } from '@cdktf/provider-aws/lib/api-gateway-rest-api';
+import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage';
+import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CognitoUserPool } from '@cdktf/provider-aws/lib/cognito-user-pool';
+import { CognitoUserPoolClient } from '@cdktf/provider-aws/lib/cognito-user-pool-client';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table';
+import { EcrRepository } from '@cdktf/provider-aws/lib/ecr-repository';
+import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster';
+import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
+import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
-import { EnvironmentError, overridesFromEnv, parseEnvironment } from './environment';
-import { NOT_DEPLOYED } from './stack';
-import { countResources, resourcesOf, synthAll, type Synthesized } from './synth-support';
+import { Lb } from '@cdktf/provider-aws/lib/lb';
+import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
+import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
+import { NatGateway } from '@cdktf/provider-aws/lib/nat-gateway';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+import { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+import { EnvironmentError, MAX_PREFIX_LENGTH, overridesFromEnv, parseEnvironment } from './environment';
+import { LOCAL_STATE_DIR, NOT_DEPLOYED } from './stack';
+import { countResources, ref, resourcesOf, ROOT, synthAll, targets, type Synthesized } from './synth-support';
 
 Testing.setupJest();
 
-let stacks: Synthesized[];
+const TARGETS = targets();
+let stacks: Map<string, Synthesized>;
+const stack = (label: string): Synthesized => stacks.get(label) as Synthesized;
 beforeAll(() => {
   stacks = synthAll();
 });
 
-const COMPUTE_TYPES = ['aws_lambda_function', 'aws_api_gateway_rest_api', 'aws_api_gateway_authorizer', 'aws_api_gateway_stage', 'aws_ecs_cluster', 'aws_ecs_service', 'aws_ecs_task_definition', 'aws_lb', 'aws_lb_listener', 'aws_lb_target_group'];
-const FOUNDATION_TYPES = ['aws_ecr_repository', 'aws_vpc', 'aws_subnet', 'aws_s3_bucket', 'aws_dynamodb_table', 'aws_cognito_user_pool', 'aws_cognito_user_pool_client', 'aws_cognito_user_pool_domain', 'aws_secretsmanager_secret', 'aws_cloudfront_distribution'];
-const OUTPUTS = [
-  'api_endpoint', 'generate_topics_ideas_endpoint', 'generate_story_outline_endpoint', 'generate_story_endpoint', 'regenerate_segment_endpoint', 'generate_story_image_endpoint', 'regenerate_segment_image_endpoint',
-  'cognito_user_pool_id', 'cognito_user_pool_client_id', 'cognito_user_pool_domain', 'admin_username', 'lambda_function_name', 'story_image_lambda_function_name',
-  'lambda_ecr_repository_url', 'story_image_lambda_ecr_repository_url', 'data_ops_ecr_repository_url', 'ecs_ecr_repository_url', 'story_images_bucket_name', 'dynamodb_table_name', 'dynamodb_table_arn',
-  'google_api_key_secret_name', 'ecs_cluster_name', 'ecs_service_name', 'ecs_alb_dns_name', 'ecs_service_endpoint', 'ecs_desired_count', 'ecs_log_group_name',
+// Resource classes the matchers take (they read the class's TF type).
+const FOUNDATION = { EcrRepository, Vpc, Subnet, S3Bucket, DynamodbTable, CognitoUserPool, CognitoUserPoolClient, SecretsmanagerSecret, CloudfrontDistribution };
+const COMPUTE = { LambdaFunction, ApiGatewayRestApi, ApiGatewayAuthorizer, ApiGatewayStage, EcsCluster, EcsTaskDefinition, EcsService, Lb, LbListener, LbTargetGroup };
+
+const STORY_ROUTE_OUTPUTS = ['generate_topics_ideas', 'generate_story_outline', 'generate_story', 'regenerate_segment', 'generate_story_image', 'regenerate_segment_image'].map((r) => `${r}_endpoint`);
+const COMPUTE_OUTPUTS = ['api_endpoint', ...STORY_ROUTE_OUTPUTS, 'lambda_function_name', 'story_image_lambda_function_name', 'data_ops_lambda_function_name', 'ecs_cluster_name', 'ecs_service_name', 'ecs_alb_dns_name', 'ecs_service_endpoint', 'ecs_desired_count', 'ecs_log_group_name'];
+const FOUNDATION_OUTPUTS = [
+  'cognito_user_pool_id', 'cognito_user_pool_client_id', 'cognito_user_pool_domain', 'admin_username',
+  'lambda_ecr_repository_url', 'story_image_lambda_ecr_repository_url', 'data_ops_ecr_repository_url', 'ecs_ecr_repository_url',
+  'story_images_bucket_name', 's3_bucket_name', 'dynamodb_table_name', 'dynamodb_table_arn', 'google_api_key_secret_name', 'tts_api_key_secret_name',
   'cloudfront_distribution_id', 'cloudfront_domain_name', 'website_url', 'region',
 ];
-const COMPUTE_OUTPUTS = ['api_endpoint', 'generate_story_endpoint', 'lambda_function_name', 'story_image_lambda_function_name', 'ecs_cluster_name', 'ecs_service_name', 'ecs_alb_dns_name', 'ecs_service_endpoint', 'ecs_desired_count', 'ecs_log_group_name'];
 
-describe('stacks per environment and phase', () => {
-  it('synthesizes one stack per env/region file in both phases', () => {
-    expect(stacks.map((s) => `${s.name}@${s.phase}`).sort()).toEqual(['story-42-dev-us-west-2@1', 'story-42-dev-us-west-2@2', 'story-42-prod-us-east-1@1', 'story-42-prod-us-east-1@2']);
-    for (const s of stacks) process.stdout.write(`${s.name} phase ${s.phase}: ${countResources(s)} resources\n`);
+describe('stacks', () => {
+  it('one stack per environment file, named <project>-<env>-<region>, in both phases', () => {
+    expect([...stacks.keys()].sort()).toEqual(['story-42-dev-us-west-2 phase 1', 'story-42-dev-us-west-2 phase 2', 'story-42-prod-us-east-1 phase 1', 'story-42-prod-us-east-1 phase 2']);
+    for (const s of stacks.values()) process.stdout.write(`${s.label}: ${countResources(s)} resources\n`);
   });
+});
 
-  it('phase 1 has the foundation and no compute; phase 2 has both', () => {
-    for (const s of stacks) {
-      for (const type of FOUNDATION_TYPES) expect([s.name, type, resourcesOf(s, type).length > 0]).toEqual([s.name, type, true]);
-      for (const type of COMPUTE_TYPES) expect([s.name, s.phase, type, resourcesOf(s, type).length > 0]).toEqual([s.name, s.phase, type, s.phase === 2]);
+describe.each(TARGETS)('$label', ({ label, phase }) => {
+  it(phase === 1 ? 'has the foundation and no compute' : 'has the foundation and all the compute', () => {
+    const s = stack(label);
+    for (const cls of Object.values(FOUNDATION)) expect(s.raw).toHaveResource(cls);
+    for (const cls of Object.values(COMPUTE)) {
+      if (phase === 2) expect(s.raw).toHaveResource(cls);
+      else expect(s.raw).not.toHaveResource(cls);
     }
   });
 
-  it('every output exists; compute outputs say how to deploy them in phase 1', () => {
-    for (const s of stacks) {
-      const outputs = s.json.output ?? {};
-      for (const name of OUTPUTS) expect([s.name, name, name in outputs]).toEqual([s.name, name, true]);
-      for (const name of COMPUTE_OUTPUTS) {
-        const value = outputs[name]?.value;
-        if (s.phase === 1) expect([name, value]).toEqual([name, NOT_DEPLOYED]);
-        else expect([name, value]).not.toEqual([name, NOT_DEPLOYED]);
-      }
+  it('has every output; phase 1 compute outputs say how to deploy them', () => {
+    const outputs = stack(label).json.output ?? {};
+    for (const name of [...FOUNDATION_OUTPUTS, ...COMPUTE_OUTPUTS]) expect([name, name in outputs]).toEqual([name, true]);
+    for (const name of FOUNDATION_OUTPUTS) expect([name, outputs[name]?.value]).not.toEqual([name, NOT_DEPLOYED]);
+    for (const name of COMPUTE_OUTPUTS) {
+      if (phase === 1) expect([name, outputs[name]?.value]).toEqual([name, NOT_DEPLOYED]);
+      else expect([name, outputs[name]?.value]).not.toEqual([name, NOT_DEPLOYED]);
     }
   });
 
   it('names carry project, environment and region', () => {
-    for (const s of stacks) {
-      const prefix = `${s.cfg.project_name}-${s.cfg.environment}-${s.cfg.region}`;
-      for (const [, b] of resourcesOf(s, 'aws_s3_bucket')) expect(String(b.bucket)).toMatch(new RegExp(`^${prefix}-`));
-      for (const [, t] of resourcesOf(s, 'aws_dynamodb_table')) expect(String(t.name)).toBe(`${prefix}-story-sessions`);
-      for (const [, r] of resourcesOf(s, 'aws_ecr_repository')) expect(String(r.name)).toMatch(new RegExp(`^${prefix}-`));
-      for (const [, f] of resourcesOf(s, 'aws_lambda_function')) expect(String(f.function_name)).toMatch(new RegExp(`^${prefix}-`));
+    const s = stack(label);
+    const prefix = `${s.cfg.project_name}-${s.cfg.environment}-${s.cfg.region}`;
+    const named: Array<[string, string]> = [
+      ['aws_s3_bucket', 'bucket'], ['aws_dynamodb_table', 'name'], ['aws_ecr_repository', 'name'], ['aws_cognito_user_pool', 'name'], ['aws_secretsmanager_secret', 'name'],
+      ['aws_lambda_function', 'function_name'], ['aws_ecs_cluster', 'name'], ['aws_ecs_service', 'name'], ['aws_lb', 'name'], ['aws_lb_target_group', 'name'], ['aws_iam_role', 'name'], ['aws_api_gateway_rest_api', 'name'],
+    ];
+    for (const [type, field] of named) {
+      for (const [name, r] of resourcesOf(s, type)) expect([type, name, String(r[field])]).toEqual([type, name, expect.stringMatching(new RegExp(`^${prefix}[-/]`))]);
     }
+    expect(s.json.output?.dynamodb_table_name?.value).toBe(ref('aws_dynamodb_table', resourcesOf(s, 'aws_dynamodb_table')[0]?.[0] ?? '?', 'name'));
+    expect(resourcesOf(s, 'aws_dynamodb_table')[0]?.[1].name).toBe(`${prefix}-story-sessions`);
+    expect(resourcesOf(s, 'aws_s3_bucket').map(([, b]) => b.bucket).sort()).toEqual([`${prefix}-prompts`, `${prefix}-site`, `${prefix}-story-images`]);
+    for (const [, lb] of [...resourcesOf(s, 'aws_lb'), ...resourcesOf(s, 'aws_lb_target_group')]) expect(String(lb.name).length).toBeLessThanOrEqual(32);
   });
 
-  it('the sessions table has the spec key schema and both GSIs; Lambdas run pinned images', () => {
-    for (const s of stacks) {
-      expect(s.raw).toHaveResourceWithProperties(DynamodbTable, {
-        hash_key: 'user_id',
-        range_key: 'session_id',
-        global_secondary_index: expect.arrayContaining([
-          expect.objectContaining({ name: 'TimestampIndex', hash_key: 'user_id', range_key: 'timestamp' }),
-          expect.objectContaining({ name: 'RouteTimestampIndex', hash_key: 'route', range_key: 'timestamp' }),
-        ]),
-      });
-      if (s.phase === 2) {
-        expect(s.raw).toHaveResourceWithProperties(LambdaFunction, { package_type: 'Image' });
-        for (const [, f] of resourcesOf(s, 'aws_lambda_function')) {
-          expect(String(f.image_uri)).toMatch(new RegExp(`:${s.cfg.image_tag}$`));
-          expect(String(f.image_uri)).not.toMatch(/:latest$/);
-        }
-      }
-    }
+  it('the sessions table has the agreed key schema, both GSIs and the TTL attribute', () => {
+    expect(stack(label).raw).toHaveResourceWithProperties(DynamodbTable, {
+      hash_key: 'user_id',
+      range_key: 'session_id',
+      billing_mode: 'PAY_PER_REQUEST',
+      attribute: expect.arrayContaining([{ name: 'user_id', type: 'S' }, { name: 'session_id', type: 'S' }, { name: 'timestamp', type: 'N' }, { name: 'route', type: 'S' }]),
+      global_secondary_index: expect.arrayContaining([
+        expect.objectContaining({ name: 'TimestampIndex', hash_key: 'user_id', range_key: 'timestamp', projection_type: 'ALL' }),
+        expect.objectContaining({ name: 'RouteTimestampIndex', hash_key: 'route', range_key: 'timestamp', projection_type: 'ALL' }),
+      ]),
+      ttl: { attribute_name: 'expires_at', enabled: true },
+    });
   });
 
-  it('phase 2 alarms on Lambda errors and API 5xx go to the alarm email', () => {
-    for (const s of stacks.filter((x) => x.phase === 2 && x.cfg.alarm_email)) {
-      expect(resourcesOf(s, 'aws_cloudwatch_metric_alarm').map(([, a]) => a.metric_name).sort()).toEqual(['5XXError', 'Errors', 'Errors', 'Errors']);
-      expect(resourcesOf(s, 'aws_sns_topic_subscription').map(([, sub]) => sub.endpoint)).toEqual([s.cfg.alarm_email]);
+  it('Cognito: strong passwords, email sign-in, USER_PASSWORD_AUTH + SRP client, hosted UI, admin/user groups, the admin user', () => {
+    const s = stack(label);
+    expect(s.raw).toHaveResourceWithProperties(CognitoUserPool, {
+      username_attributes: ['email'],
+      password_policy: expect.objectContaining({ minimum_length: 12, require_lowercase: true, require_uppercase: true, require_numbers: true, require_symbols: true }),
+    });
+    expect(s.raw).toHaveResourceWithProperties(CognitoUserPoolClient, { explicit_auth_flows: expect.arrayContaining(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']), generate_secret: false });
+    expect(resourcesOf(s, 'aws_cognito_user_pool_domain')).toHaveLength(1);
+    expect(resourcesOf(s, 'aws_cognito_user_group').map(([, g]) => g.name).sort()).toEqual(['admin', 'user']);
+    expect(resourcesOf(s, 'aws_cognito_user').map(([, u]) => u.username)).toEqual([s.cfg.admin_email]);
+    expect(resourcesOf(s, 'aws_cognito_user_in_group')).toHaveLength(1);
+  });
+
+  it('VPC over two AZs with public subnets; private subnets + NAT only when configured', () => {
+    const s = stack(label);
+    const subnets = resourcesOf(s, 'aws_subnet').map(([, sn]) => sn);
+    const pub = subnets.filter((sn) => sn.map_public_ip_on_launch === true);
+    expect(pub).toHaveLength(2);
+    expect(new Set(pub.map((sn) => sn.availability_zone)).size).toBe(2);
+    if (s.cfg.network.private_subnets_with_nat) {
+      expect(s.raw).toHaveResource(NatGateway);
+      expect(subnets).toHaveLength(4);
+    } else {
+      expect(s.raw).not.toHaveResource(NatGateway);
+      expect(subnets).toHaveLength(2);
+    }
+    for (const [, svc] of resourcesOf(s, 'aws_ecs_service')) {
+      expect((svc.network_configuration as Record<string, unknown>).assign_public_ip).toBe(!s.cfg.network.private_subnets_with_nat);
     }
   });
 
   it('a state backend is S3 + DynamoDB lock when configured, local otherwise', () => {
-    for (const s of stacks) {
-      const backend = (s.json.terraform?.backend ?? {}) as Record<string, Record<string, unknown>>;
-      if (s.cfg.state_backend) expect(backend.s3).toMatchObject({ bucket: s.cfg.state_backend.bucket, dynamodb_table: s.cfg.state_backend.lock_table, encrypt: true });
-      else expect(Object.keys(backend)).toEqual(['local']);
+    const s = stack(label);
+    const backend = (s.json.terraform?.backend ?? {}) as Record<string, Record<string, unknown>>;
+    if (s.cfg.state_backend) {
+      expect(backend.s3).toMatchObject({ bucket: s.cfg.state_backend.bucket, dynamodb_table: s.cfg.state_backend.lock_table, encrypt: true, key: `${s.cfg.state_backend.key_prefix}/${s.cfg.environment}/${s.cfg.region}/terraform.tfstate` });
+    } else {
+      expect(Object.keys(backend)).toEqual(['local']);
+      // Relative to the stack's folder, it lands in terraform/state/ (git-ignored), outside cdktf.out.
+      const stackDir = path.join(ROOT, '.tmp', 'cdktf-test', 'stacks', s.name);
+      expect(path.resolve(stackDir, String(backend.local?.path))).toBe(path.join(LOCAL_STATE_DIR, `${s.name}.tfstate`));
+      expect(readFileSync(path.join(LOCAL_STATE_DIR, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
     }
   });
+
+  it('a custom domain gets a us-east-1 certificate validated in its hosted zone, and alias records', () => {
+    const s = stack(label);
+    const domain = s.cfg.domain;
+    const records = resourcesOf(s, 'aws_route53_record').map(([, r]) => r);
+    if (!domain?.hosted_zone_id) {
+      expect(s.raw).not.toHaveResource(AcmCertificate);
+      expect(records).toEqual([]);
+      expect(s.json.output?.website_url?.value).toMatch(/^https:\/\/\$\{aws_cloudfront_distribution\./);
+      return;
+    }
+    expect(s.json.output?.website_url?.value).toBe(`https://${domain.name}`);
+    expect(records.filter((r) => r.name === domain.name && r.type === 'A')).toHaveLength(1);
+    if (!domain.cloudfront_certificate_arn) {
+      expect(s.raw).toHaveResourceWithProperties(AcmCertificate, { domain_name: domain.name, validation_method: 'DNS', provider: 'aws.us_east_1' });
+      expect(s.json.provider?.aws).toEqual(expect.arrayContaining([expect.objectContaining({ alias: 'us_east_1', region: 'us-east-1' })]));
+      expect(resourcesOf(s, 'aws_acm_certificate_validation')).toHaveLength(1);
+      const [[, dist] = ['', {}]] = resourcesOf(s, 'aws_cloudfront_distribution');
+      expect(JSON.stringify(dist.viewer_certificate)).toContain('aws_acm_certificate_validation.');
+    }
+    if (phase === 2 && domain.agent_host) {
+      expect(records.filter((r) => r.name === domain.agent_host)).toHaveLength(1);
+      expect(s.json.output?.ecs_service_endpoint?.value).toBe(`https://${domain.agent_host}`);
+    }
+  });
+
+  it('data is protected: deletion protection as configured (on for prod), nothing force-destroyed unless asked', () => {
+    const s = stack(label);
+    const protect = s.cfg.deletion_protection ?? s.cfg.environment === 'prod';
+    if (s.cfg.environment === 'prod') expect(protect).toBe(true);
+    expect(resourcesOf(s, 'aws_dynamodb_table')[0]?.[1].deletion_protection_enabled).toBe(protect);
+    expect(resourcesOf(s, 'aws_cognito_user_pool')[0]?.[1].deletion_protection).toBe(protect ? 'ACTIVE' : 'INACTIVE');
+    for (const [, lb] of resourcesOf(s, 'aws_lb')) expect(lb.enable_deletion_protection).toBe(protect);
+    for (const [, b] of resourcesOf(s, 'aws_s3_bucket')) expect(b.force_destroy).toBe(s.cfg.force_destroy);
+    for (const [, r] of resourcesOf(s, 'aws_ecr_repository')) expect(r.force_delete).toBe(s.cfg.force_destroy);
+  });
+
+  if (phase === 2) {
+    it('Lambdas run their pinned ECR image with the agreed environment; the agent task too', () => {
+      const s = stack(label);
+      const expectedEnv = {
+        STORY42_IMAGES_BUCKET: expect.stringContaining('aws_s3_bucket.'),
+        STORY42_SESSIONS_TABLE: expect.stringContaining('aws_dynamodb_table.'),
+        STORY42_TEXT_PROVIDER: 'bedrock',
+        STORY42_IMAGE_PROVIDER: s.cfg.providers.image,
+        STORY42_IMAGE_API_KEY_SECRET: expect.stringMatching(/aws_secretsmanager_secret\.foundation_image-key.*\.name/),
+        STORY42_TTS_API_KEY_SECRET: expect.stringMatching(/aws_secretsmanager_secret\.foundation_tts-key.*\.name/),
+        STORY42_IMAGE_CONCURRENCY: String(s.cfg.image_concurrency),
+        STORY42_COGNITO_USER_POOL_ID: expect.stringContaining('aws_cognito_user_pool.'),
+        STORY42_COGNITO_CLIENT_ID: expect.stringContaining('aws_cognito_user_pool_client.'),
+        ...(s.cfg.allowed_models ? { STORY42_ALLOWED_MODELS: s.cfg.allowed_models.join(',') } : {}),
+      };
+      const fns = resourcesOf(s, 'aws_lambda_function');
+      expect(fns.map(([, f]) => String(f.function_name).split(`${s.name}-`)[1]).sort()).toEqual(['data-ops', 'story-image-regen', 'story-text-regen']);
+      for (const [, f] of fns) {
+        expect(f).toMatchObject({ package_type: 'Image', image_uri: expect.stringMatching(new RegExp(`^\\$\\{aws_ecr_repository\\.[^}]+\\.repository_url\\}:${s.cfg.image_tag}$`)) });
+        expect((f.environment as { variables: Record<string, string> }).variables).toEqual(expectedEnv);
+      }
+      const [[, task] = ['', {}]] = resourcesOf(s, 'aws_ecs_task_definition');
+      const [container] = JSON.parse(String(task.container_definitions)) as Array<{ image: string; environment: Array<{ name: string; value: string }>; healthCheck: { command: string[] } }>;
+      expect(container?.image).toMatch(new RegExp(`:${s.cfg.image_tag}$`));
+      expect(Object.fromEntries(container?.environment.map((e) => [e.name, e.value]) ?? [])).toEqual({ ...expectedEnv, AWS_REGION: s.cfg.region, PORT: String(s.cfg.ecs.container_port) });
+      expect(container?.healthCheck.command.join(' ')).toContain('/health');
+      expect(s.raw).toHaveResourceWithProperties(EcsService, { desired_count: s.cfg.ecs.desired_count, launch_type: 'FARGATE' });
+      expect(s.raw).toHaveResourceWithProperties(LbTargetGroup, { target_type: 'ip', health_check: expect.objectContaining({ path: '/health' }) });
+    });
+
+    it('the REST API: the six story routes and the data-ops routes, each to its Lambda, with the configured timeout', () => {
+      const s = stack(label);
+      const paths = new Map(resourcesOf(s, 'aws_api_gateway_resource').map(([name, r]) => [ref('aws_api_gateway_resource', name), r]));
+      const fullPath = (id: string): string => {
+        const r = paths.get(id);
+        return r ? `${fullPath(String(r.parent_id))}/${String(r.path_part)}` : '';
+      };
+      const fnOf = new Map(resourcesOf(s, 'aws_lambda_function').map(([name, f]) => [ref('aws_lambda_function', name, 'invoke_arn'), String(f.function_name).slice(s.name.length + 1)]));
+      const methods = new Map(resourcesOf(s, 'aws_api_gateway_method').map(([name, m]) => [ref('aws_api_gateway_method', name, 'http_method'), String(m.http_method)]));
+      const proxies = resourcesOf(s, 'aws_api_gateway_integration').filter(([, i]) => i.type === 'AWS_PROXY');
+      for (const [, i] of proxies) expect(i.timeout_milliseconds).toBe(s.cfg.api.integration_timeout_ms);
+      const resolved = proxies
+        .map(([, i]) => `${methods.get(String(i.http_method)) ?? String(i.http_method)} ${fullPath(String(i.resource_id))} -> ${fnOf.get(String(i.uri))}`)
+        .sort();
+      expect(resolved).toEqual([
+        'DELETE /jobs/{job_id} -> data-ops',
+        'GET /jobs -> data-ops',
+        'GET /jobs/{job_id} -> data-ops',
+        'POST /generate-story -> story-text-regen',
+        'POST /generate-story-image -> story-image-regen',
+        'POST /generate-story-outline -> story-text-regen',
+        'POST /generate-topics-ideas -> story-text-regen',
+        'POST /regenerate-segment -> story-text-regen',
+        'POST /regenerate-segment-image -> story-image-regen',
+      ]);
+      // CORS: a preflight on every resource.
+      const options = resourcesOf(s, 'aws_api_gateway_method').filter(([, m]) => m.http_method === 'OPTIONS');
+      expect(options).toHaveLength(paths.size);
+    });
+
+    it('alarms on Lambda errors and API 5xx go to the alarm email', () => {
+      const s = stack(label);
+      if (!s.cfg.alarm_email) return;
+      expect(resourcesOf(s, 'aws_cloudwatch_metric_alarm').map(([, a]) => a.metric_name).sort()).toEqual(['5XXError', 'Errors', 'Errors', 'Errors']);
+      expect(resourcesOf(s, 'aws_sns_topic_subscription').map(([, sub]) => sub.endpoint)).toEqual([s.cfg.alarm_email]);
+    });
+  }
 });
 
 describe('environment files', () => {
-  const good = JSON.stringify({
+  const good = {
     project_name: 'story-42', environment: 'dev', region: 'us-west-2', admin_email: 'a@b.co', images_ready: false, image_tag: 't1',
-    providers: { text: 'bedrock', image: 'bedrock' }, allowed_models: ['us.amazon.nova-pro-v1:0'],
     lambda: { memory_mb: 1024, timeout_seconds: 60, image_memory_mb: 2048, image_timeout_seconds: 300 },
     api: { integration_timeout_ms: 29000, throttle_rate_limit: 10, throttle_burst_limit: 20 },
     ecs: { cpu: 512, memory_mb: 1024, desired_count: 0, container_port: 8080 },
     network: { vpc_cidr: '10.1.0.0/16', private_subnets_with_nat: false },
     ecr_keep_images: 5, image_retention_days: 30, log_retention_days: 14,
-  });
+  };
   const file = 'environments/dev/us-west-2.json';
+  const text = (patch: Record<string, unknown> = {}) => JSON.stringify({ ...good, ...patch });
 
-  it('accepts a valid file and applies the IMAGES_READY and IMAGE_TAG overrides', () => {
-    expect(parseEnvironment(file, good).images_ready).toBe(false);
-    const overridden = parseEnvironment(file, good, overridesFromEnv({ IMAGES_READY: 'true', IMAGE_TAG: 'abc123' }));
-    expect(overridden).toMatchObject({ images_ready: true, image_tag: 'abc123' });
+  it('accepts a minimal file with defaults (bedrock providers, image concurrency 6, the app\'s model list)', () => {
+    const cfg = parseEnvironment(file, text());
+    expect(cfg).toMatchObject({ images_ready: false, providers: { text: 'bedrock', image: 'bedrock' }, image_concurrency: 6 });
+    expect(cfg.allowed_models).toBeUndefined();
+  });
+
+  it('applies the IMAGES_READY and IMAGE_TAG overrides', () => {
+    expect(parseEnvironment(file, text(), overridesFromEnv({ IMAGES_READY: 'true', IMAGE_TAG: 'abc123' }))).toMatchObject({ images_ready: true, image_tag: 'abc123' });
+    expect(parseEnvironment(file, text({ images_ready: true }), overridesFromEnv({ IMAGES_READY: 'false' })).images_ready).toBe(false);
+    expect(parseEnvironment(file, text(), overridesFromEnv({})).images_ready).toBe(false);
     expect(() => overridesFromEnv({ IMAGES_READY: 'yes' })).toThrow('IMAGES_READY must be "true" or "false"');
-    expect(() => parseEnvironment(file, good, { image_tag: 'latest' })).toThrow('image_tag');
+    expect(() => parseEnvironment(file, text(), { image_tag: 'latest' })).toThrow(`${file}: image_tag: must name a pushed image`);
   });
 
   it.each([
     [{ image_tag: 'latest' }, 'image_tag: must name a pushed image'],
     [{ log_retention_days: 13 }, 'log_retention_days: must be one of'],
-    [{ ecs: { cpu: 300, memory_mb: 1024, desired_count: 0, container_port: 8080 } }, 'ecs.cpu'],
+    [{ ecs: { ...good.ecs, cpu: 300 } }, 'ecs.cpu: must be one of 256'],
+    [{ ecs: { ...good.ecs, memory_mb: 8192 } }, 'ecs.memory_mb: with cpu 512 Fargate takes 1024-4096'],
     [{ admin_email: 'nope' }, 'admin_email'],
     [{ surprise: 1 }, 'surprise'],
-    [{ region: 'us-east-1' }, 'must match the file\'s path'],
-  ])('fails with the file and field for %j', (patch, message) => {
-    const text = JSON.stringify({ ...JSON.parse(good), ...patch });
-    expect(() => parseEnvironment(file, text)).toThrow(EnvironmentError);
-    expect(() => parseEnvironment(file, text)).toThrow(message);
+    [{ lambda: { ...good.lambda, timeout_seconds: 901 } }, 'lambda.timeout_seconds'],
+    [{ providers: { text: 'offline', image: 'bedrock' } }, 'providers.text'],
+    [{ providers: { image: 'dall-e' } }, 'providers.image'],
+    [{ project_name: 'a-very-long-project' }, `project_name: "a-very-long-project-dev-us-west-2" is 33 characters; project_name-environment-region may be at most ${MAX_PREFIX_LENGTH}`],
+    [{ domain: { name: 'stories.example.com', agent_host: 'agent.stories.example.com' } }, 'domain.agent_host: needs domain.hosted_zone_id'],
+    [{ domain: { name: 'stories.example.com', certificate_arn: 'arn:aws:acm:us-east-1:123456789012:certificate/x' } }, "domain.certificate_arn: the ALB's certificate must be in us-west-2"],
+    [{ api: { ...good.api, throttle_burst_limit: 5 } }, 'api.throttle_burst_limit'],
+    [{ region: 'us-east-1' }, "must match the file's path"],
+  ])('fails naming the file and the field for %j', (patch, message) => {
+    let error: unknown;
     try {
-      parseEnvironment(file, text);
+      parseEnvironment(file, text(patch));
     } catch (err) {
-      expect(String(err)).toContain(file);
+      error = err;
     }
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect(String(error)).toContain(`${file}: `);
+    expect(String(error)).toContain(message);
+  });
+
+  it('fails naming the file for broken JSON', () => {
+    expect(() => parseEnvironment(file, '{"project_name": ')).toThrow(`${file}: not valid JSON`);
+    expect(() => parseEnvironment(file, '[]')).toThrow(`${file}: (root): must be a JSON object`);
   });
 });

@@ -2,15 +2,22 @@
  * One stack per environment/region file, named `<project>-<env>-<region>`. Phase 1 always;
  * phase 2 when `images_ready` is true.
  */
+import path from 'node:path';
 import { Construct } from 'constructs';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { App, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Compute, API_ROUTES } from './compute';
 import { stackName, type EnvironmentConfig } from './environment';
 import { Foundation, namesFor } from './foundation';
 
 export const NOT_DEPLOYED = 'Not deployed - set images_ready = true';
+
+/**
+ * Local state (no `state_backend`) lives in terraform/state/<stack>.tfstate (git-ignored), not
+ * in cdktf.out, which is a build output anyone may delete.
+ */
+export const LOCAL_STATE_DIR = path.resolve(__dirname, 'state');
 
 export class Story42Stack extends TerraformStack {
   readonly foundation: Foundation;
@@ -28,15 +35,17 @@ export class Story42Stack extends TerraformStack {
       new S3Backend(this, {
         bucket: cfg.state_backend.bucket,
         key: `${cfg.state_backend.key_prefix}/${cfg.environment}/${cfg.region}/terraform.tfstate`,
-        region: cfg.region,
+        region: cfg.state_backend.region ?? cfg.region,
         dynamodbTable: cfg.state_backend.lock_table,
         encrypt: true,
       });
     } else {
-      new LocalBackend(this, { path: `terraform.${name}.tfstate` });
+      // Relative to the folder terraform runs in (cdktf.out/stacks/<stack>), so the JSON is machine-independent.
+      const stackDir = path.join(App.of(this).outdir, 'stacks', name);
+      new LocalBackend(this, { path: path.relative(path.resolve(stackDir), path.join(LOCAL_STATE_DIR, `${name}.tfstate`)) });
     }
     const identity = new DataAwsCallerIdentity(this, 'account');
-    const f = new Foundation(this, 'foundation', cfg, names);
+    const f = new Foundation(this, 'foundation', cfg, names, identity.accountId);
     this.foundation = f;
     if (cfg.images_ready) this.compute = new Compute(this, 'compute', cfg, names, f, identity.accountId);
     const c = this.compute;
@@ -57,6 +66,7 @@ export class Story42Stack extends TerraformStack {
     compute('lambda_function_name', (c) => c.functions['text-regen'].functionName);
     compute('story_image_lambda_function_name', (c) => c.functions['image-regen'].functionName);
     compute('data_ops_lambda_function_name', (c) => c.functions['data-ops'].functionName);
+    out('image_tag', cfg.image_tag);
     out('lambda_ecr_repository_url', f.repositories['text-regen'].repositoryUrl);
     out('story_image_lambda_ecr_repository_url', f.repositories['image-regen'].repositoryUrl);
     out('data_ops_ecr_repository_url', f.repositories['data-ops'].repositoryUrl);
@@ -70,11 +80,13 @@ export class Story42Stack extends TerraformStack {
     compute('ecs_cluster_name', (c) => c.cluster.name);
     compute('ecs_service_name', (c) => c.service.name);
     compute('ecs_alb_dns_name', (c) => c.alb.dnsName);
-    compute('ecs_service_endpoint', (c) => `${c.httpsEnabled ? 'https' : 'http'}://${c.alb.dnsName}`);
+    compute('ecs_service_endpoint', (c) => c.agentEndpoint);
     compute('ecs_desired_count', () => cfg.ecs.desired_count);
     compute('ecs_log_group_name', (c) => c.agentLogGroup.name);
     out('cloudfront_distribution_id', f.distribution.id);
     out('cloudfront_domain_name', f.distribution.domainName);
-    out('website_url', cfg.domain?.cloudfront_certificate_arn ? `https://${cfg.domain.name}` : `https://${f.distribution.domainName}`);
+    out('website_url', f.siteUrl);
+    out('site_bucket_name', f.siteBucket.bucket);
+    out('prompts_bucket_name', f.promptsBucket.bucket);
   }
 }
