@@ -11,6 +11,9 @@ run() {
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# usage: prints the calling script's header comment (after the shebang) and exits 2.
+usage() { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+
 # need TOOL...: fails early, naming every missing prerequisite.
 need() {
   local missing=()

@@ -12,7 +12,6 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 2 ] || usage
 case "$1" in -*) usage ;; esac
 ENV_NAME="$1"; REGION="$2"; shift 2

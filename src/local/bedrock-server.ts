@@ -21,6 +21,7 @@ import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { waitUnlessClosed } from './http-util';
 import { z } from 'zod';
 import { TASK_JSON_MARKER, type TextTask } from '../core/prompts';
 import { OfflineIllustrator } from '../offline/illustrator';
@@ -184,19 +185,7 @@ export class LocalBedrockServer {
 
   /** Waits `ms`; resolves false early when the client goes away. */
   private wait(ms: number, res: http2.Http2ServerResponse): Promise<boolean> {
-    if (res.stream.destroyed) return Promise.resolve(false);
-    if (ms <= 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onClose = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        res.off('close', onClose);
-        resolve(true);
-      }, ms);
-      res.once('close', onClose);
-    });
+    return res.stream.destroyed ? Promise.resolve(false) : waitUnlessClosed(ms, res);
   }
 
   private async handle(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {

@@ -5,7 +5,7 @@
  * failures; it also records which API keys it was sent (tests check the secret was used).
  */
 import http from 'node:http';
-import { closeServer, listenLocal } from './http-util';
+import { closeServer, listenLocal, waitUnlessClosed } from './http-util';
 import { z } from 'zod';
 import { OfflineIllustrator } from '../offline/illustrator';
 
@@ -69,17 +69,7 @@ export class LocalGeminiServer {
       png = (await this.illustrator.generate({ prompt: text, artStyle: '', seed: text, width: 1024, height: 1024 })).png;
     }
     if (this.knobs.latencyMs > 0) {
-      const answered = await new Promise<boolean>((resolve) => {
-        const onClose = () => {
-          clearTimeout(timer);
-          resolve(false);
-        };
-        const timer = setTimeout(() => {
-          res.off('close', onClose);
-          resolve(true);
-        }, this.knobs.latencyMs);
-        res.once('close', onClose);
-      });
+      const answered = await waitUnlessClosed(this.knobs.latencyMs, res);
       if (!answered) {
         this.counters.aborted += 1;
         return;

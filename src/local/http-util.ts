@@ -18,3 +18,25 @@ export function closeServer(server: http.Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+/** Anything that emits `close` when its client goes away (HTTP/1.1 and HTTP/2 responses). */
+interface Closable {
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
+/** Waits `ms`; resolves false early when the response closes (the client went away). */
+export function waitUnlessClosed(ms: number, res: Closable): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(true);
+    }, ms);
+    res.once('close', onClose);
+  });
+}

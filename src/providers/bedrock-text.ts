@@ -2,8 +2,8 @@
  * The Bedrock text provider: Converse, or ConverseStream when the caller wants deltas.
  *
  * Structured output uses tool use: one tool whose input schema is the result's JSON schema,
- * and `toolChoice: any`, so the model must answer by "calling" it with arguments shaped
- * like the result. Unlike "answer only with JSON" instructions, this is supported the same
+ * and `toolChoice: { any: {} }` (Bedrock's "use some tool" choice), so the model must
+ * answer by "calling" it with arguments shaped like the result. Unlike "answer only with JSON" instructions, this is supported the same
  * way by Nova, Claude and gpt-oss on Bedrock, the model never wraps the JSON in prose or
  * code fences, and the arguments arrive already parsed (or, streamed, as one JSON string).
  * A model that still answers with text is parsed leniently; anything unusable is handed to
