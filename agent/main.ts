@@ -2,27 +2,33 @@
 import { TokenVerifier } from '../src/platform/auth';
 import { ConfigError, loadConfig } from '../src/platform/config';
 import { createPlatform } from '../src/platform/platform';
+import { AWS_IMAGE } from '../src/platform/image-providers';
+import { AWS_TEXT } from '../src/platform/text-providers';
 import { createAgentApp } from './app';
 
-function main(): void {
+async function main(): Promise<void> {
   const config = loadConfig(process.env);
   if (!config.auth) {
     throw new ConfigError('Invalid configuration:\n  - STORY42_COGNITO_USER_POOL_ID (or STORY42_COGNITO_ISSUER) and STORY42_COGNITO_CLIENT_ID are required: the agent verifies ID tokens itself');
   }
-  const platform = createPlatform(config);
+  const platform = createPlatform(config, { text: AWS_TEXT, image: AWS_IMAGE }, { service: 'story42-agent' });
+  await platform.ready();
   const app = createAgentApp({ platform, verifier: new TokenVerifier(config.auth) });
   const port = Number(process.env.PORT ?? 8080);
+  const stopFlushing = platform.telemetry.startAutoFlush(60_000);
   const server = app.listen(port, () => {
-    platform.telemetry.log('info', 'story agent listening', { port, text: platform.story.provider.text, image: platform.story.provider.image });
+    platform.telemetry.log('info', 'story agent listening', { port, node: process.version, text: platform.story.provider.text, image: platform.story.provider.image });
   });
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => {
+    stopFlushing();
+    platform.telemetry.flush();
+    server.close(() => process.exit(0));
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   process.stderr.write(`story agent could not start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(2);
-}
+});

@@ -5,11 +5,13 @@
 #   scripts/deploy.sh <env> <region> [--dry-run]
 #
 # The images are tagged with the git commit (TAG=<tag> overrides); phase 2 runs with that tag.
+# --dry-run prints the plan without running it. -h, --help prints this text.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
+help_requested "$@" && usage 0
 [ $# -ge 2 ] || usage
 case "$1" in -*) usage ;; esac
 ENV_NAME="$1"; REGION="$2"; shift 2

@@ -11,8 +11,25 @@ run() {
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# usage: prints the calling script's header comment (after the shebang) and exits 2.
-usage() { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+# usage [CODE]: prints the calling script's header comment (after the shebang) and exits CODE.
+#   usage      a wrong invocation: the text on stderr, exit 2;
+#   usage 0    asked for (-h, --help): the text on stdout, exit 0.
+usage() {
+  local code="${1:-2}"
+  if [ "$code" = 0 ]; then
+    sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
+  else
+    sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2
+  fi
+  exit "$code"
+}
+
+# help_requested ARG...: true when any argument is -h or --help (checked before anything else).
+help_requested() {
+  local arg
+  for arg in "$@"; do case "$arg" in -h|--help) return 0 ;; esac; done
+  return 1
+}
 
 # need TOOL...: fails early, naming every missing prerequisite.
 need() {

@@ -6,12 +6,13 @@
 #   scripts/rebuild_and_deploy.sh <env> <region> [--only text-regen|image-regen|data-ops|agent]... [--push-only] [--dry-run]
 #
 # --dry-run prints the plan without running it; --push-only stops after pushing (first deploy,
-# before phase 2 exists). TAG=<tag> overrides the image tag.
+# before phase 2 exists). TAG=<tag> overrides the image tag. -h, --help prints this text.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
+help_requested "$@" && usage 0
 [ $# -ge 2 ] || usage
 case "$1" in -*) usage ;; esac
 ENV_NAME="$1"; REGION="$2"; shift 2
@@ -22,7 +23,6 @@ while [ $# -gt 0 ]; do
     --only=*) ONLY+=("${1#--only=}"); shift ;;
     --push-only) PUSH_ONLY=1; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
-    -h|--help) usage ;;
     *) usage ;;
   esac
 done

@@ -36,28 +36,20 @@ import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import type { ITerraformDependable } from 'cdktf';
 import type { EnvironmentConfig } from './environment';
-import { deletionProtection, LAMBDA_NAMES, type Foundation, type LambdaName, type Names } from './foundation';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_ORIGIN, corsMethods } from '../src/core/cors';
+import { LAMBDA_NAMES, ROUTES, routeNamed, type LambdaName, type Route } from '../src/core/routes';
+import { deletionProtection, type Foundation, type Names } from './foundation';
 import { dataAccess, type AccessTargets } from './access';
 import { assumeRolePolicy, policyJson } from './iam';
 
-/** The API's routes and which Lambda serves them. */
-export const API_ROUTES: ReadonlyArray<{ path: string; method: 'GET' | 'POST' | 'DELETE'; lambda: LambdaName }> = [
-  { path: 'generate-topics-ideas', method: 'POST', lambda: 'text-regen' },
-  { path: 'generate-story-outline', method: 'POST', lambda: 'text-regen' },
-  { path: 'generate-story', method: 'POST', lambda: 'text-regen' },
-  { path: 'regenerate-segment', method: 'POST', lambda: 'text-regen' },
-  { path: 'generate-story-image', method: 'POST', lambda: 'image-regen' },
-  { path: 'regenerate-segment-image', method: 'POST', lambda: 'image-regen' },
-  { path: 'jobs', method: 'GET', lambda: 'data-ops' },
-  { path: 'jobs/{job_id}', method: 'GET', lambda: 'data-ops' },
-  { path: 'jobs/{job_id}', method: 'DELETE', lambda: 'data-ops' },
-];
+/** Where API Gateway invokes a Lambda with InvokeWithResponseStream (STREAM transfer mode). */
+export function streamingInvokeUri(region: string, functionArn: string): string {
+  return `arn:aws:apigateway:${region}:lambda:path/2021-11-15/functions/${functionArn}/response-streaming-invocations`;
+}
 
-const CORS = {
-  'method.response.header.Access-Control-Allow-Origin': "'*'",
-  'method.response.header.Access-Control-Allow-Headers': "'Content-Type,Authorization'",
-  'method.response.header.Access-Control-Allow-Methods': "'GET,POST,DELETE,OPTIONS'",
-};
+/** The resource path API Gateway builds, without the leading slash (`jobs/{job_id}`). */
+const resourcePath = (route: Route) => route.path.replace(/^\//, '');
+const idOf = (path: string) => path.replace(/[{}.]/g, '').replace(/\//g, '-');
 
 export class Compute extends Construct {
   readonly functions: Record<LambdaName, LambdaFunction>;
@@ -71,7 +63,7 @@ export class Compute extends Construct {
   /** The agent's URL: its host name when one is configured, the ALB's DNS name otherwise. */
   readonly agentEndpoint: string;
 
-  constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names, f: Foundation, accountId: string) {
+  constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names, f: Foundation, accountId: string, routes: readonly Route[] = ROUTES) {
     super(scope, id);
     const region = cfg.region;
     const access: AccessTargets = { region, accountId, tableArn: f.table.arn, imagesBucketArn: f.imagesBucket.arn, imageKeySecretArn: f.imageKeySecret.arn };
@@ -88,6 +80,7 @@ export class Compute extends Construct {
       STORY42_IMAGE_CONCURRENCY: String(cfg.image_concurrency),
       STORY42_COGNITO_USER_POOL_ID: f.userPool.id,
       STORY42_COGNITO_CLIENT_ID: f.userPoolClient.id,
+      STORY42_ENVIRONMENT: cfg.environment,
       ...(cfg.allowed_models ? { STORY42_ALLOWED_MODELS: cfg.allowed_models.join(',') } : {}),
     };
 
@@ -98,6 +91,7 @@ export class Compute extends Construct {
       'data-ops': names.of('data-ops'),
     };
     const fns = {} as Record<LambdaName, LambdaFunction>;
+    const timeoutSeconds = (key: LambdaName) => (key === 'image-regen' ? cfg.lambda.image_timeout_seconds : cfg.lambda.timeout_seconds);
     for (const key of LAMBDA_NAMES) {
       const fnName = fnNames[key];
       const logs = new CloudwatchLogGroup(this, `${key}-logs`, { name: `/aws/lambda/${fnName}`, retentionInDays: cfg.log_retention_days });
@@ -117,7 +111,7 @@ export class Compute extends Construct {
         imageUri: `${f.repositories[key].repositoryUrl}:${cfg.image_tag}`,
         role: role.arn,
         memorySize: image ? cfg.lambda.image_memory_mb : cfg.lambda.memory_mb,
-        timeout: image ? cfg.lambda.image_timeout_seconds : cfg.lambda.timeout_seconds,
+        timeout: timeoutSeconds(key),
         architectures: ['x86_64'],
         environment: { variables: appEnv },
         // The log group first (or Lambda creates one without retention), and the policy before the first invocation.
@@ -142,21 +136,25 @@ export class Compute extends Construct {
       const parts = path.split('/');
       const parentPath = parts.slice(0, -1).join('/');
       const parentId = parentPath ? resourceFor(parentPath).id : this.api.rootResourceId;
-      const res = new ApiGatewayResource(this, `res-${path.replace(/[{}]/g, '').replace(/\//g, '-')}`, { restApiId: this.api.id, parentId, pathPart: parts.at(-1) as string });
+      const res = new ApiGatewayResource(this, `res-${idOf(path)}`, { restApiId: this.api.id, parentId, pathPart: parts.at(-1) as string });
       resources.set(path, res);
       return res;
     };
+    // Every route of the table, to its Lambda through response streaming (SSE on the streaming
+    // routes, plain JSON on the others; no 29-second limit). Each waits as long as its Lambda may run.
+    const integrationTimeoutMs = (key: LambdaName) => Math.min(cfg.api.integration_timeout_ms, timeoutSeconds(key) * 1000);
     const deps: ITerraformDependable[] = [];
-    for (const route of API_ROUTES) {
-      const res = resourceFor(route.path);
-      const id = `${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, '').replace(/\//g, '-')}`;
+    for (const route of routes) {
+      const path = resourcePath(route);
+      const res = resourceFor(path);
+      const id = `${route.method.toLowerCase()}-${idOf(path)}`;
+      const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => `method.request.path.${m[1]}`);
       const method = new ApiGatewayMethod(this, `method-${id}`, {
         restApiId: this.api.id,
         resourceId: res.id,
         httpMethod: route.method,
-        authorization: 'COGNITO_USER_POOLS',
-        authorizerId: authorizer.id,
-        requestParameters: route.path.includes('{job_id}') ? { 'method.request.path.job_id': true } : undefined,
+        ...(route.access === 'public' ? { authorization: 'NONE' } : { authorization: 'COGNITO_USER_POOLS', authorizerId: authorizer.id }),
+        requestParameters: params.length > 0 ? Object.fromEntries(params.map((p) => [p, true])) : undefined,
       });
       const integration = new ApiGatewayIntegration(this, `integration-${id}`, {
         restApiId: this.api.id,
@@ -164,14 +162,21 @@ export class Compute extends Construct {
         httpMethod: method.httpMethod,
         type: 'AWS_PROXY',
         integrationHttpMethod: 'POST',
-        uri: fns[route.lambda].invokeArn,
-        timeoutMilliseconds: cfg.api.integration_timeout_ms,
+        uri: streamingInvokeUri(region, fns[route.lambda].arn),
+        responseTransferMode: 'STREAM',
+        timeoutMilliseconds: integrationTimeoutMs(route.lambda),
       });
       deps.push(method, integration);
     }
     // CORS preflight on every resource: a MOCK integration, no authorizer (browsers send no token).
+    const corsFor = (path: string) => ({
+      'method.response.header.Access-Control-Allow-Origin': `'${CORS_ALLOW_ORIGIN}'`,
+      'method.response.header.Access-Control-Allow-Headers': `'${CORS_ALLOW_HEADERS}'`,
+      'method.response.header.Access-Control-Allow-Methods': `'${corsMethods(routes.filter((r) => resourcePath(r) === path).map((r) => r.method))}'`,
+    });
     for (const [path, res] of resources) {
-      const id = path.replace(/[{}]/g, '').replace(/\//g, '-');
+      const id = idOf(path);
+      const cors = corsFor(path);
       const options = new ApiGatewayMethod(this, `options-${id}`, { restApiId: this.api.id, resourceId: res.id, httpMethod: 'OPTIONS', authorization: 'NONE' });
       const mock = new ApiGatewayIntegration(this, `options-${id}-mock`, {
         restApiId: this.api.id,
@@ -185,24 +190,21 @@ export class Compute extends Construct {
         resourceId: res.id,
         httpMethod: options.httpMethod,
         statusCode: '200',
-        responseParameters: Object.fromEntries(Object.keys(CORS).map((k) => [k, true])),
+        responseParameters: Object.fromEntries(Object.keys(cors).map((k) => [k, true])),
       });
       const integrationResponse = new ApiGatewayIntegrationResponse(this, `options-${id}-integration-response`, {
         restApiId: this.api.id,
         resourceId: res.id,
         httpMethod: options.httpMethod,
         statusCode: response.statusCode,
-        responseParameters: CORS,
+        responseParameters: cors,
         dependsOn: [mock],
       });
       deps.push(options, mock, response, integrationResponse);
     }
+    const gatewayCors = { 'gatewayresponse.header.Access-Control-Allow-Origin': `'${CORS_ALLOW_ORIGIN}'`, 'gatewayresponse.header.Access-Control-Allow-Headers': `'${CORS_ALLOW_HEADERS}'` };
     for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
-      new ApiGatewayGatewayResponse(this, `cors-${type}`, {
-        restApiId: this.api.id,
-        responseType: type,
-        responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'", 'gatewayresponse.header.Access-Control-Allow-Headers': "'Content-Type,Authorization'" },
-      });
+      new ApiGatewayGatewayResponse(this, `cors-${type}`, { restApiId: this.api.id, responseType: type, responseParameters: gatewayCors });
     }
     for (const key of LAMBDA_NAMES) {
       new LambdaPermission(this, `${key}-invoke`, {
@@ -215,8 +217,12 @@ export class Compute extends Construct {
     }
     const deployment = new ApiGatewayDeployment(this, 'deployment', {
       restApiId: this.api.id,
-      // Redeploy when routes, CORS or the integration timeout change.
-      triggers: { redeployment: createHash('sha1').update(JSON.stringify({ routes: API_ROUTES, cors: CORS, timeout: cfg.api.integration_timeout_ms })).digest('hex') },
+      // Redeploy when routes, CORS or the integration timeouts change.
+      triggers: {
+        redeployment: createHash('sha1')
+          .update(JSON.stringify({ routes: routes.map((r) => [r.method, r.path, r.lambda, r.access]), cors: [...resources.keys()].map(corsFor), gatewayCors, timeouts: LAMBDA_NAMES.map(integrationTimeoutMs), mode: 'STREAM' }))
+          .digest('hex'),
+      },
       lifecycle: { createBeforeDestroy: true },
       dependsOn: deps,
     });
@@ -300,7 +306,7 @@ export class Compute extends Construct {
       protocol: 'HTTP',
       targetType: 'ip',
       vpcId: f.vpc.id,
-      healthCheck: { path: '/health', matcher: '200', interval: 15, healthyThreshold: 2, unhealthyThreshold: 3 },
+      healthCheck: { path: routeNamed('health').path, matcher: '200', interval: 15, healthyThreshold: 2, unhealthyThreshold: 3 },
       deregistrationDelay: '30',
     });
     const listeners: LbListener[] = [];
@@ -373,7 +379,7 @@ export class Compute extends Construct {
           mountPoints: [{ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false }],
           user: 'node',
           healthCheck: {
-            command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${cfg.ecs.container_port}/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
+            command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${cfg.ecs.container_port}${routeNamed('health').path}').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))`],
             interval: 30,
             timeout: 5,
             retries: 3,

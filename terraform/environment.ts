@@ -57,7 +57,8 @@ export const environmentSchema = z
       .strict(),
     api: z
       .object({
-        integration_timeout_ms: z.number().int().min(50).max(300000),
+        /** The longest any API integration waits; each route waits at most as long as its Lambda may run. Response streaming allows up to 15 minutes. */
+        integration_timeout_ms: z.number().int().min(50).max(900000),
         throttle_rate_limit: positive(10000),
         throttle_burst_limit: positive(5000),
       })

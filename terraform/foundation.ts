@@ -36,12 +36,12 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { Fn } from 'cdktf';
+import { LAMBDA_NAMES } from '../src/core/routes';
 import { SESSIONS_SCHEMA } from '../src/aws/sessions-schema';
 import type { EnvironmentConfig } from './environment';
 import { policyJson, type Statement } from './iam';
 
-export const LAMBDA_NAMES = ['text-regen', 'image-regen', 'data-ops'] as const;
-export type LambdaName = (typeof LAMBDA_NAMES)[number];
+export { LAMBDA_NAMES, type LambdaName } from '../src/core/routes';
 export const REPOSITORIES = [...LAMBDA_NAMES, 'agent'] as const;
 export type RepositoryName = (typeof REPOSITORIES)[number];
 

@@ -7,13 +7,32 @@
 import path from 'node:path';
 import { App } from 'cdktf';
 import { EnvironmentError, loadEnvironments, overridesFromEnv, stackName } from './environment';
+import { scriptArgs } from '../src/local/cli';
 import { Story42Stack } from './stack';
 
 const ROOT = path.resolve(__dirname, '..');
 
+const USAGE = `Usage: npm run synth [-- <stack | env | env/region>]
+
+Synthesizes one Terraform stack per environment file, environments/<env>/<region>.json, into
+cdktf.out/stacks/<stack>/cdk.tf.json. Every file is validated, whichever stacks are written.
+
+Arguments:
+  <stack | env | env/region>  only this stack: its name (story-42-dev-us-west-2), an
+                              environment (dev) or one env/region (dev/us-west-2); default all
+  -h, --help                  prints this text
+
+Environment:
+  IMAGES_READY=true|false  overrides the files' images_ready for this synth (false = phase 1 only)
+  IMAGE_TAG=<tag>          overrides the files' image_tag for this synth
+  CDKTF_OUTDIR             output folder instead of cdktf.out (the cdktf CLI sets it)
+`;
+
 function main(): void {
+  const args = scriptArgs(USAGE, 1);
+  if (!args) return;
   const started = Date.now();
-  const selector = process.argv[2];
+  const selector = args[0];
   const envs = loadEnvironments(path.join(ROOT, 'environments'), selector, overridesFromEnv(process.env));
   const outdir = process.env.CDKTF_OUTDIR ?? path.join(ROOT, 'cdktf.out');
   const app = new App({ outdir });

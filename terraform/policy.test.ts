@@ -294,17 +294,24 @@ describe('Lambda: pinned image tags, no reserved environment variables', () => {
   });
 });
 
-describe('API Gateway: the Cognito authorizer on every method except OPTIONS', () => {
+/** The only routes anyone may call without a token: liveness and the API's own description. */
+const PUBLIC_GETS = ['health', 'openapi.json'];
+
+describe('API Gateway: the Cognito authorizer on every method except OPTIONS and the public GETs', () => {
   it.each(PHASE2)('$label', ({ label }) => {
     const s = stack(label);
     const [authorizer, a] = one(s, 'aws_api_gateway_authorizer');
     expect(a).toMatchObject({ type: 'COGNITO_USER_POOLS', provider_arns: [expect.stringContaining('aws_cognito_user_pool.')] });
+    const pathPart = new Map(resourcesOf(s, 'aws_api_gateway_resource').map(([name, r]) => [ref('aws_api_gateway_resource', name), String(r.path_part)]));
     const methods = resourcesOf(s, 'aws_api_gateway_method');
-    expect(methods.filter(([, m]) => m.http_method !== 'OPTIONS')).toHaveLength(9);
+    expect(methods.filter(([, m]) => m.http_method !== 'OPTIONS').length).toBeGreaterThanOrEqual(11);
+    const open: string[] = [];
     for (const [name, m] of methods) {
       if (m.http_method === 'OPTIONS') expect([name, m.authorization]).toEqual([name, 'NONE']);
+      else if (m.authorization === 'NONE') open.push(`${String(m.http_method)} ${pathPart.get(String(m.resource_id)) ?? '?'}`);
       else expect([name, m.authorization, m.authorizer_id]).toEqual([name, 'COGNITO_USER_POOLS', ref('aws_api_gateway_authorizer', authorizer)]);
     }
+    expect(open.sort()).toEqual(PUBLIC_GETS.map((p) => `GET ${p}`));
     // OPTIONS is only ever a MOCK (CORS preflight), never a Lambda.
     for (const [name, i] of resourcesOf(s, 'aws_api_gateway_integration')) {
       if (i.type !== 'AWS_PROXY') expect([name, i.type]).toEqual([name, 'MOCK']);

@@ -28,6 +28,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { EnvironmentError, MAX_PREFIX_LENGTH, overridesFromEnv, parseEnvironment } from './environment';
+import { streamingInvokeUri } from './compute';
 import { LOCAL_STATE_DIR, NOT_DEPLOYED } from './stack';
 import { countResources, ref, resourcesOf, ROOT, synthAll, targets, type Synthesized } from './synth-support';
 
@@ -204,6 +205,7 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
         STORY42_IMAGE_CONCURRENCY: String(s.cfg.image_concurrency),
         STORY42_COGNITO_USER_POOL_ID: expect.stringContaining('aws_cognito_user_pool.'),
         STORY42_COGNITO_CLIENT_ID: expect.stringContaining('aws_cognito_user_pool_client.'),
+        STORY42_ENVIRONMENT: s.cfg.environment,
         ...(s.cfg.allowed_models ? { STORY42_ALLOWED_MODELS: s.cfg.allowed_models.join(',') } : {}),
       };
       const fns = resourcesOf(s, 'aws_lambda_function');
@@ -221,24 +223,31 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
       expect(s.raw).toHaveResourceWithProperties(LbTargetGroup, { target_type: 'ip', health_check: expect.objectContaining({ path: '/health' }) });
     });
 
-    it('the REST API: the six story routes and the data-ops routes, each to its Lambda, with the configured timeout', () => {
+    it('the REST API: every route of the table to its Lambda, streaming, waiting as long as the Lambda may run', () => {
       const s = stack(label);
       const paths = new Map(resourcesOf(s, 'aws_api_gateway_resource').map(([name, r]) => [ref('aws_api_gateway_resource', name), r]));
       const fullPath = (id: string): string => {
         const r = paths.get(id);
         return r ? `${fullPath(String(r.parent_id))}/${String(r.path_part)}` : '';
       };
-      const fnOf = new Map(resourcesOf(s, 'aws_lambda_function').map(([name, f]) => [ref('aws_lambda_function', name, 'invoke_arn'), String(f.function_name).slice(s.name.length + 1)]));
+      const fns = resourcesOf(s, 'aws_lambda_function');
+      const fnOf = new Map(fns.map(([name, f]) => [streamingInvokeUri(s.cfg.region, ref('aws_lambda_function', name, 'arn')), String(f.function_name).slice(s.name.length + 1)]));
+      const timeoutOf = new Map(fns.map(([, f]) => [String(f.function_name).slice(s.name.length + 1), Number(f.timeout)]));
       const methods = new Map(resourcesOf(s, 'aws_api_gateway_method').map(([name, m]) => [ref('aws_api_gateway_method', name, 'http_method'), String(m.http_method)]));
       const proxies = resourcesOf(s, 'aws_api_gateway_integration').filter(([, i]) => i.type === 'AWS_PROXY');
-      for (const [, i] of proxies) expect(i.timeout_milliseconds).toBe(s.cfg.api.integration_timeout_ms);
+      for (const [, i] of proxies) {
+        const fn = fnOf.get(String(i.uri)) ?? '?';
+        expect([fn, i.response_transfer_mode, i.timeout_milliseconds]).toEqual([fn, 'STREAM', Math.min(s.cfg.api.integration_timeout_ms, (timeoutOf.get(fn) ?? 0) * 1000)]);
+      }
       const resolved = proxies
         .map(([, i]) => `${methods.get(String(i.http_method)) ?? String(i.http_method)} ${fullPath(String(i.resource_id))} -> ${fnOf.get(String(i.uri))}`)
         .sort();
       expect(resolved).toEqual([
         'DELETE /jobs/{job_id} -> data-ops',
+        'GET /health -> data-ops',
         'GET /jobs -> data-ops',
         'GET /jobs/{job_id} -> data-ops',
+        'GET /openapi.json -> data-ops',
         'POST /generate-story -> story-text-regen',
         'POST /generate-story-image -> story-image-regen',
         'POST /generate-story-outline -> story-text-regen',
@@ -246,9 +255,12 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
         'POST /regenerate-segment -> story-text-regen',
         'POST /regenerate-segment-image -> story-image-regen',
       ]);
-      // CORS: a preflight on every resource.
-      const options = resourcesOf(s, 'aws_api_gateway_method').filter(([, m]) => m.http_method === 'OPTIONS');
+      // CORS: a preflight on every resource, allowing exactly the methods the resource has.
+      const options = resourcesOf(s, 'aws_api_gateway_integration_response');
       expect(options).toHaveLength(paths.size);
+      const jobAllow = options.map(([, o]) => (o.response_parameters as Record<string, string>)['method.response.header.Access-Control-Allow-Methods']).sort();
+      expect(jobAllow).toContain("'GET,DELETE,OPTIONS'");
+      expect(jobAllow).toContain("'POST,OPTIONS'");
     });
 
     it('alarms on Lambda errors and API 5xx go to the alarm email', () => {

@@ -7,7 +7,8 @@ import { Construct } from 'constructs';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
-import { Compute, API_ROUTES } from './compute';
+import { ROUTES, type Route } from '../src/core/routes';
+import { Compute } from './compute';
 import { stackName, type EnvironmentConfig } from './environment';
 import { Foundation, namesFor } from './foundation';
 
@@ -23,7 +24,8 @@ export class Story42Stack extends TerraformStack {
   readonly foundation: Foundation;
   readonly compute?: Compute;
 
-  constructor(scope: Construct, cfg: EnvironmentConfig) {
+  /** `routes`: the route table (a test passes an extended copy to see a new route reach the API). */
+  constructor(scope: Construct, cfg: EnvironmentConfig, routes: readonly Route[] = ROUTES) {
     const name = stackName(cfg);
     super(scope, name);
     const names = namesFor(cfg);
@@ -47,7 +49,7 @@ export class Story42Stack extends TerraformStack {
     const identity = new DataAwsCallerIdentity(this, 'account');
     const f = new Foundation(this, 'foundation', cfg, names, identity.accountId);
     this.foundation = f;
-    if (cfg.images_ready) this.compute = new Compute(this, 'compute', cfg, names, f, identity.accountId);
+    if (cfg.images_ready) this.compute = new Compute(this, 'compute', cfg, names, f, identity.accountId, routes);
     const c = this.compute;
 
     const out = (id: string, value: string | number, description?: string) => new TerraformOutput(this, id, { value, description });
@@ -56,8 +58,9 @@ export class Story42Stack extends TerraformStack {
 
     out('region', cfg.region);
     compute('api_endpoint', apiBase);
-    for (const route of API_ROUTES.filter((r) => r.method === 'POST')) {
-      compute(`${route.path.replace(/-/g, '_')}_endpoint`, (c) => `${apiBase(c)}/${route.path}`);
+    // One URL per story route (the POST routes), named after its path: /generate-story -> generate_story_endpoint.
+    for (const route of routes.filter((r) => r.method === 'POST')) {
+      compute(`${route.path.slice(1).replace(/-/g, '_')}_endpoint`, (c) => `${apiBase(c)}${route.path}`);
     }
     out('cognito_user_pool_id', f.userPool.id);
     out('cognito_user_pool_client_id', f.userPoolClient.id);

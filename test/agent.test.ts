@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAgentApp } from '../agent/app';
 import { TokenVerifier } from '../src/platform/auth';
-import { createPlatform } from '../src/platform/platform';
-import { ConsoleTelemetry } from '../src/platform/telemetry';
+import { createLocalPlatform } from '../src/local/providers';
+import { PlatformTelemetry } from '../src/platform/telemetry';
 import { testConfig, tokenFor } from './support/local';
 
 let server: Server;
@@ -12,7 +12,7 @@ let url: string;
 beforeAll(async () => {
   const config = testConfig();
   if (!config.auth) throw new Error('no auth');
-  const app = createAgentApp({ platform: createPlatform(config, { telemetry: new ConsoleTelemetry(true) }), verifier: new TokenVerifier(config.auth) });
+  const app = createAgentApp({ platform: createLocalPlatform(config, { telemetry: new PlatformTelemetry({ service: 'test', format: 'silent', metrics: false }) }), verifier: new TokenVerifier(config.auth) });
   server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -35,6 +35,12 @@ describe('story agent', () => {
     const res = await post('/generate-topics-ideas', JSON.stringify({ genre: 'fiction', topics: 'bees' }), await tokenFor());
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, route: 'generate_topics_ideas', authenticated_user: { email: 'demo@story42.local' } });
+  });
+
+  it('verifies the token before it reads the body: an oversized anonymous body is a 401, not a 413', async () => {
+    const big = JSON.stringify({ genre: 'fiction', topics: 'x'.repeat(2 * 1024 * 1024) });
+    expect(await post('/generate-topics-ideas', big)).toEqual({ status: 401, body: { message: 'Unauthorized' } });
+    expect((await post('/generate-topics-ideas', big, await tokenFor())).status).toBe(413);
   });
 
   it('401 without a token; 400 for bad JSON and validation errors', async () => {

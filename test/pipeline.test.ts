@@ -6,8 +6,11 @@ import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest, TextCa
 import { OfflineIllustrator } from '../src/offline/illustrator';
 import { OfflineStoryWriter } from '../src/offline/writer';
 import { ConfigError, loadConfig } from '../src/platform/config';
-import { createImageModel, createTextModel } from '../src/platform/platform';
-import { jobId, startTestGateway, testConfig } from './support/local';
+import { LOCAL_PROVIDERS } from '../src/local/providers';
+import { AWS_IMAGE } from '../src/platform/image-providers';
+import { modelsFor } from '../src/platform/providers';
+import { AWS_TEXT } from '../src/platform/text-providers';
+import { jobId, quietTelemetry, startTestGateway, testConfig } from './support/local';
 
 /** Lets calls through only once `limit` of them are in flight at the same time. */
 class GatedIllustrator implements ImageModel {
@@ -140,8 +143,16 @@ describe('config', () => {
 
   it('selects the offline engines by default and names them in results', () => {
     const config = loadConfig(base);
-    expect(createTextModel(config).provider).toBe('offline-story-writer');
-    expect(createImageModel(config).provider).toBe('offline-illustrator');
+    const models = modelsFor(config, LOCAL_PROVIDERS, quietTelemetry());
+    expect([models.text.provider, models.image.provider]).toEqual(['offline-story-writer', 'offline-illustrator']);
+  });
+
+  it('a deployed build has no offline engines: choosing one fails at start-up, naming what it has', () => {
+    expect(() => modelsFor(loadConfig(base), { text: AWS_TEXT, image: AWS_IMAGE }, quietTelemetry())).toThrow('STORY42_TEXT_PROVIDER=offline: this build has no text provider "offline" (available: bedrock)');
+    const bedrock = modelsFor(loadConfig({ ...base, STORY42_TEXT_PROVIDER: 'bedrock', STORY42_IMAGE_PROVIDER: 'gemini', STORY42_IMAGE_API_KEY_SECRET: 'k' }), { text: AWS_TEXT, image: AWS_IMAGE }, quietTelemetry());
+    expect([bedrock.text.provider, bedrock.image.provider]).toEqual(['bedrock', 'gemini']);
+    // A process without image routes (the text Lambda) loads no image provider at all.
+    expect(modelsFor(loadConfig({ ...base, STORY42_TEXT_PROVIDER: 'bedrock' }), { text: AWS_TEXT }, quietTelemetry()).image.provider).toBe('none');
   });
 
   it('rejects unknown providers with the list of valid ones', () => {

@@ -62,11 +62,12 @@ describe('POST /generate-topics-ideas', () => {
     expect(String(res.body.error)).toContain(message);
   });
 
-  it('accepts each offered model id, with or without the bedrock/ prefix', async () => {
+  it('accepts each offered model id, with or without the bedrock/ prefix; metadata names what really wrote the text', async () => {
     for (const model_id of ['bedrock/us.openai.gpt-oss-120b-1:0', 'anthropic.claude-3-5-sonnet-20241022-v2:0']) {
       const res = await gw.call('POST', '/generate-topics-ideas', { body: { genre: 'fiction', topics: 'owls', model_id } });
       expect(res.status).toBe(200);
-      expect((res.body.result as { metadata: { model_id: string } }).metadata.model_id).toMatch(/^bedrock\//);
+      // The offline writer made it, so no Bedrock model is named.
+      expect((res.body.result as { metadata: Record<string, unknown> }).metadata).toMatchObject({ provider: 'offline-story-writer', model_id: 'offline-story-writer-v1' });
     }
   });
 });
@@ -165,6 +166,15 @@ describe('POST /regenerate-segment', () => {
     expect(result.new_story_segment.segment_content).not.toBe(segs[0]?.segment_content);
     expect(result.new_story_segment.segment_content).not.toMatch(/narrator/i);
     expect(result.metadata).toMatchObject({ user_request: 'add snow and a lantern', original_story_segment_num: 1, user_id: sub });
+  });
+
+  it.each(['Mr (Bob', 'Bob(', '(a+)+b', 'Zoë $1 \\d'])('speaks for a speaker named %j: a normal answer, the named speaker taking over when asked', async (name) => {
+    const named = [segs[0], { segment_num: 2, segment_content: 'Where is the star?', speaker: name }];
+    const res = await gw.call('POST', '/regenerate-segment', {
+      body: { ...body, job_id: jobId(), original_story_segments: named, original_story_segment_num: 1, original_story_segment: segs[0], user_request: `let ${name} say this instead` },
+    });
+    expect(res.status).toBe(200);
+    expect((res.body.result as { new_story_segment: { speaker: string } }).new_story_segment.speaker).toBe(name);
   });
 
   it.each([

@@ -53,9 +53,9 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-function token(port: number): string {
-  // Exactly as a user or a tool runs it: `npm run token` must print the token and nothing else.
-  const out = spawnSync('npm', ['run', 'token'], { cwd: ROOT, env: { ...process.env, PORT: String(port) }, encoding: 'utf8' });
+function token(port: number, silent = true): string {
+  // Exactly as a user or a tool runs it: `npm run --silent token` prints the token and nothing else.
+  const out = spawnSync('npm', ['run', ...(silent ? ['--silent'] : []), 'token'], { cwd: ROOT, env: { ...process.env, PORT: String(port) }, encoding: 'utf8' });
   expect(out.status).toBe(0);
   return out.stdout;
 }
@@ -73,10 +73,17 @@ describe('npm start', () => {
     await ready(port, first);
     expect(first.output()).toContain(`http://127.0.0.1:${port}`);
     expect(first.output()).toContain('demo@story42.local');
-    expect(first.output()).toContain('npm run token');
+    expect(first.output()).toContain('npm run --silent token');
 
+    expect(first.output()).toMatch(/Node: +v24\./);
     const raw = token(port);
     expect(raw).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    // npm itself is not silenced: without --silent it announces the script, and the token is the last line.
+    const loud = token(port, false);
+    expect(loud).toContain('> story42@');
+    expect(loud.trim().split('\n').at(-1)).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { node: string };
+    expect(health.node).toMatch(/^v24\./);
     const res = await fetch(`http://127.0.0.1:${port}/generate-topics-ideas`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${raw.trim()}`, 'Content-Type': 'application/json' },
@@ -96,6 +103,26 @@ describe('npm start', () => {
     } finally {
       second.child.kill('SIGINT');
       expect(await second.exited).toBe(0);
+    }
+  });
+
+  it('`npm start` itself runs on the project\'s Node 24 (not the machine\'s)', async () => {
+    const port = await freePort();
+    const env = { PORT: String(port), STORY42_DATA_DIR: mkdtempSync(path.join(ROOT, '.tmp', 'start-npm-')), STORY42_S3_PORT: String(await freePort()), STORY42_DYNAMODB_PORT: String(await freePort()), STORY42_COGNITO_PORT: String(await freePort()) };
+    const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const run: Running = { child, output: () => out, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+    try {
+      await ready(port, run);
+      const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { node: string };
+      expect(health.node).toMatch(/^v24\./);
+      expect(out).not.toMatch(/EBADENGINE|Unsupported engine|NodeVersionSupportWarning/);
+    } finally {
+      if (child.pid) process.kill(-child.pid, 'SIGINT');
+      await run.exited;
+      rmSync(env.STORY42_DATA_DIR, { recursive: true, force: true });
     }
   });
 

@@ -5,7 +5,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../src/aws/clients';
 import { DynamoSessionStore, ROUTE_TIMESTAMP_INDEX, TIMESTAMP_INDEX } from '../src/aws/dynamo-session-store';
-import { ConsoleTelemetry } from '../src/platform/telemetry';
+import { PlatformTelemetry } from '../src/platform/telemetry';
 import { jobId, startTestGateway, testConfig, tokenFor, type TestGateway } from './support/local';
 import { OTHER_USER } from './support/users';
 
@@ -55,13 +55,13 @@ describe('tracking', () => {
   it('does not store presigned URLs in image tracking rows', async () => {
     const job = jobId('track');
     await gw.call('POST', '/generate-story-image', { body: { story_segments: [{ story_segment_content: 'A kite on a hill.', story_segment_number: 1 }], art_style: 'pixel', number_of_panels: 1, job_id: job } });
-    const rec = (await gw.platform.jobs.get({ sub, email: '', username: '', groups: [] }, job, 'r')).result as { records: Array<{ response: unknown }> };
+    const rec = (await gw.platform.jobs.get({ sub, email: '', username: '', groups: [] }, job)) as { records: Array<{ response: unknown }> };
     expect(JSON.stringify(rec.records[0]?.response)).toContain('image_s3_uri');
     expect(JSON.stringify(rec.records[0]?.response)).not.toContain('X-Amz-Signature');
   });
 
   it('a tracking failure is logged and counted, and the story still succeeds', async () => {
-    const telemetry = new ConsoleTelemetry(true);
+    const telemetry = new PlatformTelemetry({ service: 'test', format: 'silent', metrics: false });
     const config = testConfig();
     const broken = await startTestGateway({
       config,

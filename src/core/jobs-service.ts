@@ -1,23 +1,10 @@
 /**
  * Data operations over a caller's jobs: list, inspect (with fresh image URLs), delete.
  */
-import { z } from 'zod';
 import { badRequest, forbidden, notFound } from './errors';
 import type { Caller, ImageStore, SessionStore } from './ports';
-import { JOB_ID_PATTERN } from './schemas';
-import { envelope, imageKey } from './story-service';
-
-export const JOB_ROUTES = { list: 'list_jobs', get: 'get_job', delete: 'delete_job' } as const;
-
-const listQuerySchema = z.object({
-  limit: z
-    .string()
-    .regex(/^\d+$/, { error: 'limit must be an integer between 1 and 100' })
-    .transform(Number)
-    .pipe(z.number().int().min(1, { error: 'limit must be an integer between 1 and 100' }).max(100, { error: 'limit must be an integer between 1 and 100' }))
-    .optional(),
-  cursor: z.string().max(4096, { error: 'cursor is too long' }).optional(),
-});
+import { JOB_ID_PATTERN, jobListQuerySchema } from './schemas';
+import { imageKey } from './story-service';
 
 export interface JobsDeps {
   sessions: SessionStore;
@@ -33,8 +20,8 @@ export class JobsService {
     return jobId;
   }
 
-  async list(caller: Caller, query: Record<string, string | undefined>, requestId: string): Promise<Record<string, unknown>> {
-    const parsed = listQuerySchema.safeParse(query);
+  async list(caller: Caller, query: Record<string, string | undefined>): Promise<Record<string, unknown>> {
+    const parsed = jobListQuerySchema.safeParse(query);
     if (!parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? 'Invalid query');
     const page = await this.deps.sessions.listJobs(caller.sub, parsed.data.limit ?? 20, parsed.data.cursor);
     const result = {
@@ -46,7 +33,7 @@ export class JobsService {
       })),
       next_cursor: page.nextCursor ?? null,
     };
-    return envelope(JOB_ROUTES.list, result, caller, requestId);
+    return result;
   }
 
   /** The caller's view of a job; 403 when the id is another user's, 404 when unknown. */
@@ -64,7 +51,7 @@ export class JobsService {
     return { jobId, records, objects };
   }
 
-  async get(caller: Caller, jobIdRaw: string | undefined, requestId: string): Promise<Record<string, unknown>> {
+  async get(caller: Caller, jobIdRaw: string | undefined): Promise<Record<string, unknown>> {
     const { jobId, records, objects } = await this.load(caller, jobIdRaw);
     const images = await Promise.all(
       objects.map(async (o) => ({
@@ -89,14 +76,14 @@ export class JobsService {
       })),
       images,
     };
-    return envelope(JOB_ROUTES.get, result, caller, requestId);
+    return result;
   }
 
-  async delete(caller: Caller, jobIdRaw: string | undefined, requestId: string): Promise<Record<string, unknown>> {
+  async delete(caller: Caller, jobIdRaw: string | undefined): Promise<Record<string, unknown>> {
     const { jobId, objects } = await this.load(caller, jobIdRaw);
     // Images first: a failure leaves the records, so the job can still be found and retried.
     const deletedImages = await this.deps.images.deleteMany(objects.map((o) => o.key));
     const deletedRecords = await this.deps.sessions.deleteJob(caller.sub, jobId);
-    return envelope(JOB_ROUTES.delete, { job_id: jobId, deleted_images: deletedImages, deleted_records: deletedRecords }, caller, requestId);
+    return { job_id: jobId, deleted_images: deletedImages, deleted_records: deletedRecords };
   }
 }

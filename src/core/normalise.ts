@@ -18,6 +18,7 @@ import {
   type StoryResult,
   type TopicsResult,
 } from './schemas';
+import { escapeRegExp, wholeWordPattern } from './regex';
 import { AUDIO_MIN_SECTIONS_PER_PART, AUDIO_WORDS_BAND, countWords, type StoryShape } from './shape';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -38,7 +39,7 @@ export function canonicalSpeaker(name: string, speakers: readonly string[]): str
 function stripSpeakerLabel(content: string, speaker: string): string {
   let text = content.trim();
   for (const label of [NARRATOR, speaker]) {
-    const re = new RegExp(`^\\(?${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)?\\s*[:\\-–—]\\s*`, 'i');
+    const re = new RegExp(`^\\(?${escapeRegExp(label)}\\)?\\s*[:\\-–—]\\s*`, 'i');
     text = text.replace(re, '');
   }
   return text.trim();
@@ -168,7 +169,7 @@ export function normaliseStory(raw: StoryResult, speakers: readonly string[], sh
 function allowedSpeaker(returned: string, input: SegmentRequest, speakers: readonly string[]): string {
   const original = canonicalSpeaker(input.original_story_segment.speaker, speakers) ?? input.original_story_segment.speaker;
   if (returned === original) return original;
-  const asked = new RegExp(`\\b${returned.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').test(input.user_request);
+  const asked = wholeWordPattern(returned, 'i').test(input.user_request);
   return asked ? returned : original;
 }
 

@@ -44,13 +44,16 @@ export interface TextCall {
   /** Why the previous attempt was rejected, for repair prompts. */
   repairHint?: string;
   signal?: AbortSignal;
-  /** Streaming providers report text as it arrives. */
-  onDelta?: (text: string) => void;
+  /** Streaming providers report the structured output's JSON text as it arrives. */
+  onDelta?: (jsonFragment: string) => void;
+  /** A streaming provider started over (a retried connection): what came before is void. */
+  onRestart?: () => void;
 }
 
 export interface TextOutput {
   /** The parsed structured result; the core validates and normalises it. */
   data: unknown;
+  /** What made the text, as reported in `metadata.model_id`: `bedrock/<model id>`, or the offline engine's name. */
   model: string;
   usage?: TokenUsage;
 }
@@ -149,10 +152,14 @@ export interface SessionStore {
   deleteJob(userId: string, jobId: string): Promise<number>;
 }
 
-/** Counters and structured logs; never carries secrets or tokens. */
+export type MetricUnit = 'Count' | 'Milliseconds';
+
+/** Counters, measurements and structured logs; never carries secrets or tokens. */
 export interface Telemetry {
   count(metric: string, by?: number): void;
-  log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+  /** A measured value (model latency in ms, tokens) published as a metric. */
+  measure(metric: string, value: number, unit: MetricUnit): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
 }
 
 export interface Clock {

@@ -116,7 +116,7 @@ export const storyRequestSchema = z.object({
         story_part_summary: text('story_part_summary', 5000),
         story_part_speakers: z.array(speakerName).max(8).default([]),
       }),
-      { error: 'story_outline_description must be the story_parts array from /generate-story-outline' },
+      { error: 'story_outline_description must be the story_parts array of a story outline' },
     )
     .min(1, { error: 'story_outline_description must not be empty' })
     .max(3, { error: 'story_outline_description must have at most 3 parts' }),
@@ -163,7 +163,7 @@ export const imageRequestSchema = z.object({
     .max(200)
     .optional(),
   complete_story_parts: z
-    .array(storyPartSchema, { error: 'complete_story_parts must be the story_parts array from /generate-story' })
+    .array(storyPartSchema, { error: 'complete_story_parts must be the story_parts array of a written story' })
     .optional(),
   art_style: text('art_style', 200),
   number_of_panels: integer('number_of_panels', 1, PANELS_MAX),
@@ -180,6 +180,18 @@ export const regenerateImageRequestSchema = z.object({
   user_id: z.unknown().optional(),
 });
 export type RegenerateImageRequest = z.infer<typeof regenerateImageRequestSchema>;
+
+const LIMIT_MESSAGE = 'limit must be an integer between 1 and 100';
+/** `GET /jobs?limit=&cursor=` */
+export const jobListQuerySchema = z.object({
+  limit: z
+    .string()
+    .regex(/^\d+$/, { error: LIMIT_MESSAGE })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { error: LIMIT_MESSAGE }).max(100, { error: LIMIT_MESSAGE }))
+    .optional(),
+  cursor: z.string().max(4096, { error: 'cursor is too long' }).optional(),
+});
 
 // ---- validation -----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import {
 } from './normalise';
 import type { Caller, Clock, ImageModel, ImageStore, SessionStore, Telemetry, TextModel, TokenUsage } from './ports';
 import { renderPrompt, storyTask, type TextTask } from './prompts';
+import { ProseStream } from './prose-stream';
 import {
   JOB_ID_PATTERN,
   NARRATOR,
@@ -53,8 +54,29 @@ export interface StoryDeps {
 
 export type ProgressEvent =
   | { type: 'stage'; stage: string; detail?: string }
-  | { type: 'delta'; text: string }
-  | { type: 'panel'; panel: number; of: number; segment: Record<string, unknown> };
+  /** Prose as the model writes it: the text of segment `segment` (1-based, across the story) or of an outline part. */
+  | { type: 'delta'; text: string; field: string; segment: number }
+  /** A panel image is stored: `panel` of `of` done; `segmentNumber` is its story segment number. */
+  | { type: 'panel'; panel: number; of: number; segmentNumber: number; segment: Record<string, unknown> };
+
+/** Fields of a model's JSON whose text is prose a reader can watch being written. */
+const PROSE_FIELDS = ['segment_content', 'story_part_summary'] as const;
+
+/** Turns the model's streamed JSON into prose `delta` events (a fresh extractor per attempt). */
+function proseReporter(onProgress: (event: ProgressEvent) => void): { push: (fragment: string) => void; restart: () => void } {
+  const make = () => new ProseStream(PROSE_FIELDS, (d) => onProgress({ type: 'delta', text: d.text, field: d.field, segment: d.ordinal }));
+  let stream = make();
+  return {
+    push: (fragment) => stream.push(fragment),
+    restart: () => {
+      stream = make();
+      onProgress({ type: 'stage', stage: 'writing', detail: 'the model connection was retried; starting the text again' });
+    },
+  };
+}
+
+/** One story operation: validates its body and does the work; `run` tracks it. */
+export type StoryOperation = (story: StoryService, body: Record<string, unknown>, ctx: CallContext) => Promise<RouteOutcome>;
 
 export interface CallContext {
   caller: Caller;
@@ -64,7 +86,6 @@ export interface CallContext {
 }
 
 export interface RouteOutcome {
-  route: string;
   jobId: string;
   result: Record<string, unknown>;
   /** What the tracking row stores as the response (no presigned URLs). */
@@ -73,17 +94,6 @@ export interface RouteOutcome {
 }
 
 type UsageRow = TokenUsage & { model: string; latencyMs: number };
-
-export const STORY_ROUTES = {
-  '/generate-topics-ideas': 'generate_topics_ideas',
-  '/generate-story-outline': 'generate_story_outline_description',
-  '/generate-story': 'generate_entire_story',
-  '/regenerate-segment': 'regenerate_story_segment',
-  '/generate-story-image': 'generate_entire_story_image',
-  '/regenerate-segment-image': 'regenerate_segment_image',
-} as const;
-export type StoryPath = keyof typeof STORY_ROUTES;
-export const isStoryPath = (path: string): path is StoryPath => Object.hasOwn(STORY_ROUTES, path);
 
 const SEGMENT_KEY = /(?:^|\/)segment_(\d+)(?:_regenerated_\d+)?\.png$/;
 
@@ -108,13 +118,12 @@ export class StoryService {
     return { text: this.deps.text.provider, image: this.deps.image.provider };
   }
 
-  /** Validates, runs and tracks one story route call; returns the success envelope. */
-  async call(path: StoryPath, body: Record<string, unknown>, ctx: CallContext): Promise<Record<string, unknown>> {
-    const route = STORY_ROUTES[path];
+  /** Runs one story operation under a route name and tracks it; returns the route's result. */
+  async run(route: string, body: Record<string, unknown>, ctx: CallContext, op: StoryOperation): Promise<Record<string, unknown>> {
     const started = this.deps.clock.now();
     let outcome: RouteOutcome;
     try {
-      outcome = await this.run(path, body, ctx);
+      outcome = await op(this, body, ctx);
     } catch (err) {
       this.deps.telemetry.count(`route_error.${route}`);
       const jobId = typeof body.job_id === 'string' && JOB_ID_PATTERN.test(body.job_id) ? body.job_id : undefined;
@@ -126,24 +135,7 @@ export class StoryService {
       throw err;
     }
     await this.track(ctx, route, outcome.jobId, started, body, outcome.tracked, 'success', outcome.usage);
-    return envelope(route, outcome.result, ctx.caller, ctx.requestId);
-  }
-
-  private async run(path: StoryPath, body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
-    switch (path) {
-      case '/generate-topics-ideas':
-        return this.topics(body, ctx);
-      case '/generate-story-outline':
-        return this.outline(body, ctx);
-      case '/generate-story':
-        return this.story(body, ctx);
-      case '/regenerate-segment':
-        return this.segment(body, ctx);
-      case '/generate-story-image':
-        return this.storyImages(body, ctx);
-      case '/regenerate-segment-image':
-        return this.regenerateImage(body, ctx);
-    }
+    return outcome.result;
   }
 
   private async track(
@@ -215,13 +207,14 @@ export class StoryService {
     modelId: string,
     seed: string,
     ctx: CallContext,
-  ): Promise<{ value: V; usage: UsageRow[] }> {
+  ): Promise<{ value: V; usage: UsageRow[]; model: string }> {
     const { text, settings, clock, telemetry } = this.deps;
     const prompt = renderPrompt(task);
     const usage: UsageRow[] = [];
     let hint: string | undefined;
     for (let attempt = 1; attempt <= settings.textMaxAttempts; attempt++) {
       ctx.onProgress?.({ type: 'stage', stage: 'writing', detail: attempt > 1 ? `attempt ${attempt}` : undefined });
+      const prose = ctx.onProgress ? proseReporter(ctx.onProgress) : undefined;
       const t0 = clock.now();
       const out = await text.generate({
         task,
@@ -231,15 +224,20 @@ export class StoryService {
         attempt,
         repairHint: hint,
         signal: ctx.signal,
-        onDelta: ctx.onProgress ? (d) => ctx.onProgress?.({ type: 'delta', text: d }) : undefined,
+        onDelta: prose?.push,
+        onRestart: prose?.restart,
       });
-      usage.push({ model: out.model, latencyMs: clock.now() - t0, inputTokens: out.usage?.inputTokens ?? 0, outputTokens: out.usage?.outputTokens ?? 0 });
+      const row = { model: out.model, latencyMs: clock.now() - t0, inputTokens: out.usage?.inputTokens ?? 0, outputTokens: out.usage?.outputTokens ?? 0 };
+      usage.push(row);
+      telemetry.measure('model_latency_ms', row.latencyMs, 'Milliseconds');
+      telemetry.count('input_tokens', row.inputTokens);
+      telemetry.count('output_tokens', row.outputTokens);
       const parsed = schema.safeParse(out.data);
       if (!parsed.success) {
         hint = `the JSON did not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 5).join('; ')}`;
       } else {
         const checked = check(parsed.data);
-        if (checked.ok) return { value: checked.value, usage };
+        if (checked.ok) return { value: checked.value, usage, model: out.model };
         hint = checked.problem;
       }
       telemetry.count('model_output_rejected');
@@ -254,23 +252,23 @@ export class StoryService {
 
   // ---- text routes ----------------------------------------------------------------------
 
-  private async topics(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+  async topics(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
     const input = this.validate(body, requestRules.topics);
     const model = this.resolveModel(input.model_id);
     const jobId = this.jobIdOf(input);
-    const { value, usage } = await this.generateText({ kind: 'topics', input }, topicsResultSchema, normaliseTopics, model.local, jobId, ctx);
+    const { value, usage, model: madeBy } = await this.generateText({ kind: 'topics', input }, topicsResultSchema, normaliseTopics, model.local, jobId, ctx);
     const result = {
       ...value,
-      metadata: this.meta({ genre: input.genre, topics: input.topics, job_id: jobId }, ctx.caller, this.deps.text.provider, model.full),
+      metadata: this.meta({ genre: input.genre, topics: input.topics, job_id: jobId }, ctx.caller, this.deps.text.provider, madeBy),
     };
-    return { route: STORY_ROUTES['/generate-topics-ideas'], jobId, result, tracked: result, usage };
+    return { jobId, result, tracked: result, usage };
   }
 
-  private async outline(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+  async outline(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
     const input = this.validate(body, requestRules.outline);
     const model = this.resolveModel(input.model_id);
     const jobId = this.jobIdOf(input);
-    const { value, usage } = await this.generateText(
+    const { value, usage, model: madeBy } = await this.generateText(
       { kind: 'outline', input },
       outlineResultSchema,
       (raw) => normaliseOutline(raw, input),
@@ -279,18 +277,18 @@ export class StoryService {
       ctx,
     );
     const { user_id: _ignored, ...echo } = input;
-    const result = { ...value, metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, model.full) };
-    return { route: STORY_ROUTES['/generate-story-outline'], jobId, result, tracked: result, usage };
+    const result = { ...value, metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, madeBy) };
+    return { jobId, result, tracked: result, usage };
   }
 
-  private async story(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+  async story(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
     const input = this.validate(body, requestRules.story);
     const model = this.resolveModel(input.model_id);
     const jobId = this.jobIdOf(input);
     const speakers = outlineSpeakers(input.story_outline_description);
     const task = storyTask(input, speakers);
     if (task.kind !== 'story') throw new Error('unreachable');
-    const { value, usage } = await this.generateText(
+    const { value, usage, model: madeBy } = await this.generateText(
       task,
       storyResultSchema,
       (raw) => normaliseStory(raw, speakers, task.shape),
@@ -302,17 +300,17 @@ export class StoryService {
     const result = {
       story_parts: value.story_parts,
       speaker_names: value.speaker_names,
-      metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, model.full),
+      metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, madeBy),
     };
-    return { route: STORY_ROUTES['/generate-story'], jobId, result, tracked: result, usage };
+    return { jobId, result, tracked: result, usage };
   }
 
-  private async segment(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+  async segment(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
     const input = this.validate(body, requestRules.segment);
     const model = this.resolveModel(input.model_id);
     const jobId = this.jobIdOf(input);
     const speakers = outlineSpeakers([], [input.original_story_segment.speaker, ...input.original_story_segments.map((s) => s.speaker)]);
-    const { value, usage } = await this.generateText(
+    const { value, usage, model: madeBy } = await this.generateText(
       { kind: 'segment', input, speakers },
       segmentResultSchema,
       (raw) => normaliseSegment(raw, input, speakers),
@@ -321,8 +319,8 @@ export class StoryService {
       ctx,
     );
     const { user_id: _ignored, ...echo } = input;
-    const result = { ...value, metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, model.full) };
-    return { route: STORY_ROUTES['/regenerate-segment'], jobId, result, tracked: result, usage };
+    const result = { ...value, metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, madeBy) };
+    return { jobId, result, tracked: result, usage };
   }
 
   // ---- image routes ---------------------------------------------------------------------
@@ -342,7 +340,7 @@ export class StoryService {
     return scenes;
   }
 
-  private async storyImages(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+  async storyImages(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
     const input = this.validate(body, requestRules.image);
     const { image, images, settings, telemetry } = this.deps;
     const scenes = input.story_segments?.length ? input.story_segments : StoryService.scenesFromStory(input.complete_story_parts ?? []);
@@ -369,7 +367,7 @@ export class StoryService {
         image_presigned_url: await images.presignGet(key, settings.presignSeconds),
       };
       done += 1;
-      ctx.onProgress?.({ type: 'panel', panel: done, of: panels.length, segment });
+      ctx.onProgress?.({ type: 'panel', panel: done, of: panels.length, segmentNumber: n, segment });
       return segment;
     });
     const made = settled.flatMap((s) => (s.ok ? [s.value] : []));
@@ -394,7 +392,7 @@ export class StoryService {
     }
     const result = { story_segments: made, metadata };
     const tracked = { story_segments: made.map(({ image_presigned_url: _url, ...rest }) => rest), metadata };
-    return { route: STORY_ROUTES['/generate-story-image'], jobId: input.job_id, result, tracked, usage: [] };
+    return { jobId: input.job_id, result, tracked, usage: [] };
   }
 
   /** The caller's own image key from an s3:// URI, or a 400/403. */
@@ -410,7 +408,7 @@ export class StoryService {
     return key;
   }
 
-  private async regenerateImage(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
+  async regenerateImage(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
     const input = this.validate(body, requestRules.regenerateImage);
     const { image, images, settings } = this.deps;
     const key = this.ownImageKey(input.original_segment_image_s3_uri, ctx.caller);
@@ -444,6 +442,6 @@ export class StoryService {
       new_story_segment_image_presigned_url: await images.presignGet(newKey, settings.presignSeconds),
       metadata,
     };
-    return { route: STORY_ROUTES['/regenerate-segment-image'], jobId: input.job_id, result, tracked: { new_story_segment_image_s3_uri: uri, metadata }, usage: [] };
+    return { jobId: input.job_id, result, tracked: { new_story_segment_image_s3_uri: uri, metadata }, usage: [] };
   }
 }

@@ -1,6 +1,5 @@
-/** Lambda entrypoint: the two image routes. */
-import { platformFromEnv } from './apigw';
-import { storyRoutesHandler } from './story-routes';
+/** Lambda entrypoint: the image routes (the route table's `image-regen` routes), Bedrock or Gemini images. */
+import { AWS_IMAGE } from '../platform/image-providers';
+import { lambdaHandler, platformFromEnv } from './adapter';
 
-export const IMAGE_ROUTES = ['/generate-story-image', '/regenerate-segment-image'] as const;
-export const handler = storyRoutesHandler(IMAGE_ROUTES, platformFromEnv);
+export const handler = lambdaHandler('image-regen', platformFromEnv('image-regen', { image: AWS_IMAGE }));

@@ -1,6 +1,5 @@
-/** Lambda entrypoint: the four text routes. */
-import { platformFromEnv } from './apigw';
-import { storyRoutesHandler } from './story-routes';
+/** Lambda entrypoint: the text routes (the route table's `text-regen` routes), Bedrock text. */
+import { AWS_TEXT } from '../platform/text-providers';
+import { lambdaHandler, platformFromEnv } from './adapter';
 
-export const TEXT_ROUTES = ['/generate-topics-ideas', '/generate-story-outline', '/generate-story', '/regenerate-segment'] as const;
-export const handler = storyRoutesHandler(TEXT_ROUTES, platformFromEnv);
+export const handler = lambdaHandler('text-regen', platformFromEnv('text-regen', { text: AWS_TEXT }));

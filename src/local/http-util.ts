@@ -11,6 +11,18 @@ export async function listenLocal(server: http.Server, port = 0): Promise<string
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** A request's body, up to `limit` bytes; beyond it, the error `tooLarge` makes. */
+export async function readBody(req: http.IncomingMessage, limit: number, tooLarge: () => Error): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** Stops accepting and drops open keep-alive connections. */
 export function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {

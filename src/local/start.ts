@@ -2,9 +2,33 @@
  * `npm start`: the Story42 platform on this machine, no AWS account needed.
  */
 import path from 'node:path';
+import { routeNamed } from '../core/routes';
 import { ConfigError, loadConfig } from '../platform/config';
 import { startLocalPlatform } from './platform';
 import { assertPortFree, DEMO_USER, PortInUseError } from './services';
+import { scriptArgs } from './cli';
+
+const USAGE = `Usage: npm start
+
+Runs the whole Story42 platform on this machine, no AWS account needed: local S3 (s3rver),
+DynamoDB (dynalite) and Cognito (cognito-local) servers with the images bucket, the sessions
+table and a demo user, and the API on http://127.0.0.1:PORT (GET ${routeNamed('health').path} answers 200 once
+everything is ready). Data survives restarts. Ctrl-C stops everything.
+Then \`export TOKEN=$(npm run --silent token)\` gives the demo user's ID token.
+
+Arguments: none.  -h, --help  prints this text.
+
+Environment:
+  PORT                     API port (default 3042)
+  STORY42_S3_PORT          local S3 port (default PORT+1)
+  STORY42_DYNAMODB_PORT    local DynamoDB port (default PORT+2)
+  STORY42_COGNITO_PORT     local Cognito port (default PORT+3)
+  STORY42_DATA_DIR         where the local servers keep their data (default .data)
+  STORY42_TEXT_PROVIDER    offline (default) | bedrock
+  STORY42_IMAGE_PROVIDER   offline (default) | bedrock | gemini
+  STORY42_*                the other settings in README.md (Configuration, Model providers);
+                           all are validated before anything starts
+`;
 
 function portFrom(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -18,6 +42,7 @@ function portFrom(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
+  if (!scriptArgs(USAGE)) return;
   const port = portFrom('PORT', 3042);
   const ports = {
     s3: portFrom('STORY42_S3_PORT', port + 1),
@@ -34,14 +59,15 @@ async function main(): Promise<void> {
   const banner = [
     '',
     '  Story42 is running locally',
-    `  API:            ${url}   (GET ${url}/health)`,
+    `  API:            ${url}   (GET ${url}${routeNamed('health').path}; the API described: ${url}${routeNamed('openapi').path})`,
+    `  Node:           ${process.version}`,
     `  Providers:      text=${platform.story.provider.text}  image=${platform.story.provider.image}`,
     `  Data directory: ${dataDir}`,
     `  Local AWS:      S3 :${services.ports.s3}  DynamoDB :${services.ports.dynamodb}  Cognito :${services.ports.cognito}`,
     '',
     `  Demo user:      ${DEMO_USER.email} / ${DEMO_USER.password}`,
-    `  Get a token:    TOKEN=$(PORT=${local.port} npm run token)`,
-    `  Try it:         curl -s -X POST ${url}/generate-topics-ideas -H "Authorization: Bearer $TOKEN" \\`,
+    `  Get a token:    TOKEN=$(PORT=${local.port} npm run --silent token)`,
+    `  Try it:         curl -s -X POST ${url}${routeNamed('generate_topics_ideas').path} -H "Authorization: Bearer $TOKEN" \\`,
     `                    -H 'Content-Type: application/json' -d '{"genre":"fiction","topics":"dragons, friendship"}'`,
     '',
     '  Ctrl-C stops everything.',

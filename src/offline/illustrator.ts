@@ -10,6 +10,7 @@
  */
 import { PNG } from 'pngjs';
 import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest } from '../core/ports';
+import { wholeWordPattern } from '../core/regex';
 import { drawText, fontText, GLYPH_HEIGHT, textWidth } from './png-font';
 import { hashString, Random } from './random';
 
@@ -341,7 +342,7 @@ export function namesIn(prompt: string): string[] {
     if (NOT_NAMES.has(key) || KEYWORDS.has(key) || FIGURE_WORDS[key] !== undefined || out.some((n) => n.toLowerCase() === key)) continue;
     const atSentenceStart = /(?:^|[.!?:;]["')\]]?)\s*["'(]?$/.test(prompt.slice(0, m.index));
     // A capitalised sentence opener is only a name when it does not look like an ordinary word.
-    if (atSentenceStart && (/(?:ly|ing|ed)$/.test(key) || new RegExp(`\\b${key}\\b`).test(prompt))) continue;
+    if (atSentenceStart && (/(?:ly|ing|ed)$/.test(key) || wholeWordPattern(key).test(prompt))) continue;
     out.push(name);
   }
   return out;

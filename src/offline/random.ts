@@ -1,12 +1,5 @@
-/** Small deterministic PRNG (mulberry32) and string hash (FNV-1a) for the offline engines. */
-export function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+/** Small deterministic PRNG (mulberry32) for the offline engines, and the string hash they seed it with. */
+export { hashString } from '../core/hash';
 
 export class Random {
   private state: number;

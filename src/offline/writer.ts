@@ -5,6 +5,7 @@
  */
 import type { TextCall, TextModel, TextOutput } from '../core/ports';
 import type { TextTask } from '../core/prompts';
+import { wholeWordPattern } from '../core/regex';
 import { NARRATOR, STORY_PARTS, type OutlineRequest, type SegmentRequest, type StoryRequest, type TopicsRequest } from '../core/schemas';
 import { countWords } from '../core/shape';
 import { namesIn as illustratorNamesIn } from './illustrator';
@@ -17,6 +18,9 @@ const NAMES = ['Mira', 'Theo', 'Juniper', 'Kofi', 'Ada', 'Rowan', 'Lila', 'Oskar
 const PLACES = ['the old lighthouse', 'a whispering forest', 'the harbour town', 'a hidden valley', 'the rooftop garden', 'a snowy mountain pass', 'the busy market', 'a quiet riverbank'];
 const OBJECTS = ['a brass compass', 'a folded map', 'a glowing pebble', 'a sealed letter', 'a tiny key', 'a painted kite', 'a silver bell', 'a field notebook'];
 const STOP = new Set('about after again along also because before being between could every from have into just like more most much other over some such than that their them then there these they this those through under very what when where which while with would your story want wants about'.split(' '));
+
+/** Characters per streamed piece of the offline writer's output. */
+const DELTA_CHARS = 48;
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const clean = (s: string): string => s.replace(/\bnarrator\b/gi, 'storyteller').replace(/\s+/g, ' ').trim();
@@ -48,7 +52,8 @@ export class OfflineStoryWriter implements TextModel {
     call.signal?.throwIfAborted();
     const data = this.write(call.task, call.seed);
     const text = JSON.stringify(data);
-    call.onDelta?.(text);
+    // Streamed in small pieces, as a model writes, so listeners see the prose grow.
+    if (call.onDelta) for (let i = 0; i < text.length; i += DELTA_CHARS) call.onDelta(text.slice(i, i + DELTA_CHARS));
     return { data, model: 'offline-story-writer-v1', usage: { inputTokens: countWords(call.prompt.user), outputTokens: countWords(text) } };
   }
 
@@ -227,7 +232,7 @@ export class OfflineStoryWriter implements TextModel {
 
   private segment(input: SegmentRequest, speakers: string[], rng: Random) {
     const original = input.original_story_segment;
-    const requested = speakers.find((n) => n !== original.speaker && new RegExp(`\\b${n}\\b`, 'i').test(input.user_request));
+    const requested = speakers.find((n) => n !== original.speaker && wholeWordPattern(n, 'i').test(input.user_request));
     const sentences = original.segment_content.split(/(?<=[.!?])\s+/).filter(Boolean);
     const kept = sentences.slice(0, Math.max(1, sentences.length - 1)).join(' ');
     const addition = this.requestSentence(input.user_request, rng);

@@ -2,6 +2,12 @@
  * ID-token verification the way API Gateway's Cognito authorizer does it: RS256 signature
  * against the pool's JWKS, issuer, audience (the app client id), `token_use` = id, expiry.
  * Works with real Cognito and with cognito-local (whose pool ids look like `local_XXXX`).
+ *
+ * Why `jose` rather than `aws-jwt-verify`: aws-jwt-verify's `CognitoJwtVerifier` only accepts
+ * real pool ids and issuers (cognito-local's are neither), so it would mean its generic
+ * `JwtVerifier` plus the same `token_use` check we make here — no check gained, one more
+ * dependency. jose is well kept, verifies RS256 against a cached JWKS with a fetch deadline
+ * (`timeoutDuration`) and a refetch cooldown, and runs the same in every door.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 
@@ -15,7 +21,7 @@ export class TokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
   constructor(private readonly settings: AuthSettings) {
-    this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
   }
 
   /** The verified claims, or `undefined` for any token that is not a valid ID token. */

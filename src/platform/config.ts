@@ -6,6 +6,7 @@ import { z } from 'zod';
 
 export const TEXT_PROVIDERS = ['offline', 'bedrock'] as const;
 export const IMAGE_PROVIDERS = ['offline', 'bedrock', 'gemini'] as const;
+export const LOG_FORMATS = ['json', 'readable', 'silent'] as const;
 
 export const DEFAULT_MODELS = [
   'bedrock/us.amazon.nova-pro-v1:0',
@@ -85,6 +86,9 @@ const envSchema = z.object({
   STORY42_COGNITO_CLIENT_ID: z.string().optional(),
   STORY42_COGNITO_ISSUER: optionalUrl('STORY42_COGNITO_ISSUER'),
   STORY42_COGNITO_JWKS_URI: optionalUrl('STORY42_COGNITO_JWKS_URI'),
+  STORY42_LOG_FORMAT: choice('STORY42_LOG_FORMAT', LOG_FORMATS, 'json'),
+  STORY42_METRICS: choice('STORY42_METRICS', ['on', 'off'] as const, 'on'),
+  STORY42_ENVIRONMENT: z.string().trim().max(64).optional(),
 });
 
 export interface Config {
@@ -108,6 +112,12 @@ export interface Config {
   presignSeconds: number;
   /** Token verification (the agent and the local gateway verify ID tokens themselves). */
   auth?: { issuer: string; clientId: string; jwksUri: string };
+  /** Logs: JSON lines (AWS), readable lines (a person at a terminal), or none (tests). */
+  logFormat: (typeof LOG_FORMATS)[number];
+  /** Publish CloudWatch metrics (EMF) from the counters. */
+  metrics: boolean;
+  /** The deployment's environment name (a metric dimension), when deployed. */
+  environmentName?: string;
 }
 
 export class ConfigError extends Error {
@@ -169,5 +179,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedModels,
     presignSeconds: 3600,
     auth,
+    logFormat: e.STORY42_LOG_FORMAT,
+    metrics: e.STORY42_METRICS === 'on',
+    environmentName: e.STORY42_ENVIRONMENT || undefined,
   };
 }

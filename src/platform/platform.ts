@@ -1,78 +1,59 @@
 /**
- * Builds the story core's dependencies from the one config object: the only place where
- * providers and stores are chosen.
+ * Builds the story core's dependencies from the one config object and the providers the
+ * process ships: the only place where providers and stores are chosen.
  */
 import { randomUUID } from 'node:crypto';
-import { bedrockRuntimeClient, dynamoDocumentClient, s3Client, secretsManagerClient } from '../aws/clients';
+import { dynamoDocumentClient, s3Client } from '../aws/clients';
 import { DynamoSessionStore } from '../aws/dynamo-session-store';
 import { S3ImageStore } from '../aws/s3-image-store';
 import { JobsService } from '../core/jobs-service';
+import { buildOpenApi } from '../core/openapi';
 import type { ImageModel, ImageStore, SessionStore, TextModel } from '../core/ports';
+import { ROUTES, type Route, type RouteServices } from '../core/routes';
 import { StoryService } from '../core/story-service';
-import { OfflineIllustrator } from '../offline/illustrator';
-import { OfflineStoryWriter } from '../offline/writer';
-import { BedrockImageModel } from '../providers/bedrock-image';
-import { BedrockTextModel } from '../providers/bedrock-text';
-import { GeminiImageModel, secretKeySource } from '../providers/gemini-image';
-import { Semaphore, type RetryPolicy } from '../providers/resilience';
 import type { Config } from './config';
-import { ConsoleTelemetry } from './telemetry';
+import { modelsFor, type ProviderSet } from './providers';
+import { PlatformTelemetry } from './telemetry';
 
 export interface Platform {
   config: Config;
   story: StoryService;
   jobs: JobsService;
-  telemetry: ConsoleTelemetry;
-}
-
-export function retryPolicy(config: Config): RetryPolicy {
-  const m = config.models;
-  return { maxAttempts: m.maxAttempts, baseDelayMs: m.backoffMs, maxDelayMs: m.maxBackoffMs, timeoutMs: m.timeoutMs };
-}
-
-export function createTextModel(config: Config): TextModel {
-  switch (config.textProvider) {
-    case 'offline':
-      return new OfflineStoryWriter();
-    case 'bedrock':
-      return new BedrockTextModel(bedrockRuntimeClient(config), { policy: retryPolicy(config), limiter: new Semaphore(config.models.concurrency) });
-  }
-}
-
-export function createImageModel(config: Config): ImageModel {
-  switch (config.imageProvider) {
-    case 'offline':
-      return new OfflineIllustrator({ latencyMs: config.offlineImageLatencyMs });
-    case 'bedrock':
-      return new BedrockImageModel(bedrockRuntimeClient(config), config.bedrockImageModel, {
-        policy: retryPolicy(config),
-        limiter: new Semaphore(config.models.concurrency),
-      });
-    case 'gemini':
-      return new GeminiImageModel(
-        secretKeySource(secretsManagerClient(config), config.gemini.apiKeySecret ?? ''),
-        config.gemini.model,
-        config.endpoints.gemini,
-        { policy: retryPolicy(config), limiter: new Semaphore(config.models.concurrency) },
-      );
-  }
+  telemetry: PlatformTelemetry;
+  /** The route table this platform serves (the real one, or a test's extended copy). */
+  routes: readonly Route[];
+  /** What the route handlers call into. */
+  services: RouteServices;
+  /** Loads the configured providers now (a warm-up), instead of on the first request. */
+  ready(): Promise<void>;
 }
 
 export interface PlatformParts {
+  /** Replace a configured model (tests). */
   text?: TextModel;
   image?: ImageModel;
   images?: ImageStore;
   sessions?: SessionStore;
-  telemetry?: ConsoleTelemetry;
+  telemetry?: PlatformTelemetry;
+  routes?: readonly Route[];
+  /** The name logs and metrics carry (the Lambda or the agent). */
+  service?: string;
+  /** Extra fields for GET /health (the local platform adds where its Cognito is). */
+  health?: () => Record<string, unknown>;
 }
 
-export function createPlatform(config: Config, parts: PlatformParts = {}): Platform {
-  const telemetry = parts.telemetry ?? new ConsoleTelemetry();
+export function telemetryFor(config: Config, service: string): PlatformTelemetry {
+  return new PlatformTelemetry({ service, format: config.logFormat, metrics: config.metrics, environment: config.environmentName });
+}
+
+export function createPlatform(config: Config, providers: ProviderSet, parts: PlatformParts = {}): Platform {
+  const telemetry = parts.telemetry ?? telemetryFor(config, parts.service ?? 'story42');
+  const models = modelsFor(config, providers, telemetry);
   const images = parts.images ?? new S3ImageStore(s3Client(config), config.imagesBucket);
   const sessions = parts.sessions ?? new DynamoSessionStore(dynamoDocumentClient(config), config.sessionsTable, config.trackingTtlDays);
   const story = new StoryService({
-    text: parts.text ?? createTextModel(config),
-    image: parts.image ?? createImageModel(config),
+    text: parts.text ?? models.text,
+    image: parts.image ?? models.image,
     images,
     sessions,
     telemetry,
@@ -89,5 +70,23 @@ export function createPlatform(config: Config, parts: PlatformParts = {}): Platf
     },
   });
   const jobs = new JobsService({ sessions, images, presignSeconds: config.presignSeconds });
-  return { config, story, jobs, telemetry };
+  const routes = parts.routes ?? ROUTES;
+  let openapi: Record<string, unknown> | undefined;
+  const services: RouteServices = {
+    story,
+    jobs,
+    health: () => ({ status: 'ok', node: process.version, providers: story.provider, counters: Object.fromEntries(telemetry.counters), ...(parts.health?.() ?? {}) }),
+    openapi: () => (openapi ??= buildOpenApi(routes)),
+  };
+  return {
+    config,
+    story,
+    jobs,
+    telemetry,
+    routes,
+    services,
+    ready: async () => {
+      await Promise.all([parts.text ? undefined : models.text.ready(), parts.image ? undefined : models.image.ready()]);
+    },
+  };
 }

@@ -5,7 +5,7 @@
 import { InvokeModelCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { z } from 'zod';
 import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest } from '../core/ports';
-import { hashString } from '../offline/random';
+import { hashString } from '../core/hash';
 import type { ResilienceSettings } from './bedrock-text';
 import { MalformedOutputError, requirePng, resilient } from './resilience';
 

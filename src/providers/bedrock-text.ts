@@ -65,7 +65,17 @@ export class BedrockTextModel implements TextModel {
   }
 
   async generate(call: TextCall): Promise<TextOutput> {
-    return resilient('Bedrock', (signal) => (call.onDelta ? this.stream(call, signal) : this.converse(call, signal)), { ...this.resilience, signal: call.signal });
+    let streams = 0;
+    return resilient(
+      'Bedrock',
+      (signal) => {
+        if (!call.onDelta) return this.converse(call, signal);
+        // A retried stream starts the JSON over: the listener drops what the failed attempt sent.
+        if (streams++ > 0) call.onRestart?.();
+        return this.stream(call, signal);
+      },
+      { ...this.resilience, signal: call.signal },
+    );
   }
 
   private async converse(call: TextCall, signal: AbortSignal): Promise<TextOutput> {
@@ -75,7 +85,7 @@ export class BedrockTextModel implements TextModel {
     const text = content.map((c) => c.text ?? '').join('');
     return {
       data: tool ? tool.input : parseLenient(text),
-      model: call.modelId,
+      model: `bedrock/${call.modelId}`,
       usage: usageOf(out.usage),
     };
   }
@@ -98,7 +108,7 @@ export class BedrockTextModel implements TextModel {
       }
       if (event.metadata?.usage) usage = usageOf(event.metadata.usage);
     }
-    return { data: parseLenient(sawTool ? toolInput : text), model: call.modelId, usage };
+    return { data: parseLenient(sawTool ? toolInput : text), model: `bedrock/${call.modelId}`, usage };
   }
 }
 

@@ -80,9 +80,21 @@ export type Failure = 'throttled' | 'unavailable' | 'timeout' | 'malformed' | 'f
 const THROTTLE_NAMES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RESOURCE_EXHAUSTED']);
 const UNAVAILABLE_NAMES = new Set(['ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelTimeoutException', 'ModelStreamErrorException']);
 
-/** Classifies an SDK error by its name and HTTP status. */
+/** Network failures: the provider could not be reached (refused, reset, unresolvable, an HTTP/2 session torn down). */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function isNetworkFailure(err: Error): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('ERR_HTTP2_'))) return true;
+  }
+  return false;
+}
+
+/** Classifies an SDK error by its name, HTTP status, or network failure. */
 export function classify(err: unknown): Failure {
   if (!(err instanceof Error)) return 'fatal';
+  if (isNetworkFailure(err)) return 'unavailable';
   if (err.name === 'TimeoutError') return 'timeout';
   if (err instanceof MalformedOutputError) return 'malformed';
   const status = (err as { $metadata?: { httpStatusCode?: number }; status?: number }).$metadata?.httpStatusCode ?? (err as { status?: number }).status;
@@ -114,6 +126,8 @@ export interface ResilientOptions {
   /** For tests of the jitter; defaults to Math.random. */
   random?: () => number;
   onRetry?: (attempt: number, failure: Failure, delayMs: number) => void;
+  /** Every failed attempt that may be retried (the last one included), for counters. */
+  onFailure?: (failure: Failure) => void;
 }
 
 export async function resilient<T>(provider: string, fn: (signal: AbortSignal) => Promise<T>, opts: ResilientOptions): Promise<T> {
@@ -133,6 +147,7 @@ export async function resilient<T>(provider: string, fn: (signal: AbortSignal) =
       if (signal?.aborted) throw signal.reason ?? err;
       const failure = attemptSignal?.aborted && isAbortError(err) ? 'timeout' : classify(err);
       if (failure === 'fatal') throw err;
+      opts.onFailure?.(failure);
       last = failure;
       if (attempt === policy.maxAttempts) break;
       const delay = Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));

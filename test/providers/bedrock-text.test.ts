@@ -4,7 +4,7 @@
  */
 import { renderPrompt } from '../../src/core/prompts';
 import { LocalBedrockServer } from '../../src/local/bedrock-server';
-import { bedrockRuntimeClient } from '../../src/aws/clients';
+import { bedrockRuntimeClient } from '../../src/aws/model-clients';
 import { BedrockTextModel } from '../../src/providers/bedrock-text';
 import { Semaphore } from '../../src/providers/resilience';
 import { jobId, startTestGateway, testConfig, type TestGateway } from '../support/local';
@@ -39,7 +39,7 @@ describe('Bedrock text provider', () => {
     expect(bedrock.counters).toMatchObject({ converse: 1, models: ['us.amazon.nova-pro-v1:0'] });
     const job1 = await gw.call('GET', `/jobs/${job}`);
     const usage = (job1.body.result as { records: Array<{ usage: Array<{ inputTokens: number; outputTokens: number; model: string }> }> }).records[0]?.usage;
-    expect(usage).toEqual([expect.objectContaining({ model: 'us.amazon.nova-pro-v1:0', inputTokens: expect.any(Number), outputTokens: expect.any(Number) })]);
+    expect(usage).toEqual([expect.objectContaining({ model: 'bedrock/us.amazon.nova-pro-v1:0', inputTokens: expect.any(Number), outputTokens: expect.any(Number) })]);
     expect(usage?.[0]?.inputTokens).toBeGreaterThan(0);
   });
 
@@ -58,9 +58,12 @@ describe('Bedrock text provider', () => {
 
   it('throttling is retried with backoff until it succeeds', async () => {
     bedrock.knobs.failures = ['ThrottlingException', 'ServiceUnavailableException'];
+    const before = ['model_retries', 'model_throttled', 'model_unavailable'].map((m) => gw.telemetry.get(m));
     const res = await gw.call('POST', '/generate-topics-ideas', { body: { genre: 'fiction', topics: 'owls' } });
     expect(res.status).toBe(200);
     expect(bedrock.counters).toMatchObject({ converse: 3, errors: 2 });
+    // Retries and throttles are counted (and published as metrics).
+    expect(['model_retries', 'model_throttled', 'model_unavailable'].map((m, i) => gw.telemetry.get(m) - (before[i] ?? 0))).toEqual([2, 1, 1]);
   });
 
   it.each([

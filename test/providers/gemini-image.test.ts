@@ -5,7 +5,7 @@
 import { LocalGeminiServer } from '../../src/local/gemini-server';
 import { LocalSecretsServer } from '../../src/local/secrets-server';
 import { ConfigError, loadConfig } from '../../src/platform/config';
-import { ConsoleTelemetry } from '../../src/platform/telemetry';
+import { PlatformTelemetry } from '../../src/platform/telemetry';
 import { jobId, startTestGateway, testConfig, type TestGateway } from '../support/local';
 
 const SECRET_ID = 'story42/test/google-api-key';
@@ -19,7 +19,7 @@ let restore: () => void;
 beforeAll(async () => {
   secrets.secrets.set(SECRET_ID, API_KEY);
   const [geminiUrl, secretsUrl] = await Promise.all([gemini.listen(), secrets.listen()]);
-  // Capture everything the platform logs, to prove the key never appears.
+  // Capture everything the platform logs (its telemetry, and anything on stderr), to prove the key never appears.
   const write = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string | Uint8Array) => {
     logged.push(String(chunk));
@@ -38,7 +38,7 @@ beforeAll(async () => {
       STORY42_MODEL_MAX_BACKOFF_MS: '4',
       STORY42_MODEL_MAX_ATTEMPTS: '3',
     }),
-    parts: { telemetry: new ConsoleTelemetry(false) },
+    parts: { telemetry: new PlatformTelemetry({ service: 'test', format: 'json', metrics: true, write: (line) => logged.push(line) }) },
   });
 });
 afterAll(async () => {

@@ -5,7 +5,7 @@
  * the panels cancelling the image calls still running.
  */
 import { renderPrompt } from '../../src/core/prompts';
-import { bedrockRuntimeClient } from '../../src/aws/clients';
+import { bedrockRuntimeClient } from '../../src/aws/model-clients';
 import { LocalBedrockServer } from '../../src/local/bedrock-server';
 import { LocalGeminiServer } from '../../src/local/gemini-server';
 import { LocalSecretsServer } from '../../src/local/secrets-server';
@@ -145,8 +145,8 @@ describe('unusable model output', () => {
     const usage = (records.body.result as { records: Array<{ usage: Array<Record<string, unknown>> }> }).records[0]?.usage;
     // Both attempts are tracked, each with its tokens, model and latency.
     expect(usage).toEqual([
-      expect.objectContaining({ model: 'us.amazon.nova-pro-v1:0', inputTokens: expect.any(Number), outputTokens: expect.any(Number), latencyMs: expect.any(Number) }),
-      expect.objectContaining({ model: 'us.amazon.nova-pro-v1:0', latencyMs: expect.any(Number) }),
+      expect.objectContaining({ model: 'bedrock/us.amazon.nova-pro-v1:0', inputTokens: expect.any(Number), outputTokens: expect.any(Number), latencyMs: expect.any(Number) }),
+      expect.objectContaining({ model: 'bedrock/us.amazon.nova-pro-v1:0', latencyMs: expect.any(Number) }),
     ]);
   });
 

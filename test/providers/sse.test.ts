@@ -5,16 +5,14 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createAgentApp } from '../../agent/app';
-import { TEXT_ROUTES } from '../../src/lambda/text-regen';
-import { storyRoutesHandler } from '../../src/lambda/story-routes';
+import { lambdaHandler } from '../../src/lambda/adapter';
 import { LocalBedrockServer } from '../../src/local/bedrock-server';
+import { invokeStreaming } from '../../src/local/lambda-invoke';
+import { createLocalPlatform } from '../../src/local/providers';
 import { TokenVerifier } from '../../src/platform/auth';
-import { createPlatform } from '../../src/platform/platform';
-import { ConsoleTelemetry } from '../../src/platform/telemetry';
-import { jobId, startTestGateway, testConfig, type TestGateway } from '../support/local';
-import { readEvents } from '../support/sse';
+import { jobId, quietTelemetry, startTestGateway, testConfig, type TestGateway } from '../support/local';
+import { parseEvents, readEvents } from '../support/sse';
 
 const bedrock = new LocalBedrockServer();
 let gw: TestGateway;
@@ -35,7 +33,7 @@ beforeAll(async () => {
   const config = testConfig({ STORY42_TEXT_PROVIDER: 'bedrock', STORY42_BEDROCK_ENDPOINT: endpoint, STORY42_MODEL_BACKOFF_MS: '1' });
   gw = await startTestGateway({ config });
   if (!config.auth) throw new Error('no auth');
-  const app = createAgentApp({ platform: createPlatform(config, { telemetry: new ConsoleTelemetry(true) }), verifier: new TokenVerifier(config.auth) });
+  const app = createAgentApp({ platform: createLocalPlatform(config, { telemetry: quietTelemetry() }), verifier: new TokenVerifier(config.auth) });
   agent = app.listen(0, '127.0.0.1');
   await new Promise((r) => agent.once('listening', r));
   agentUrl = `http://127.0.0.1:${(agent.address() as AddressInfo).port}`;
@@ -65,8 +63,14 @@ describe.each([
     expect(envelope).toMatchObject({ success: true, route: 'generate_entire_story' });
     expect(envelope.result.story_parts).toHaveLength(3);
     expect(bedrock.counters.converseStream).toBe(1);
-    const text = events.filter((e) => e.event === 'delta').map((e) => String(e.data.text)).join('');
-    expect(() => JSON.parse(text) as unknown).not.toThrow();
+    // Deltas are prose, segment by segment — never JSON fragments.
+    const deltas = events.filter((e) => e.event === 'delta').map((e) => e.data as { text: string; field: string; segment: number });
+    expect(deltas.every((d) => d.field === 'segment_content' && d.segment >= 1 && !/[{}"]|segment_content/.test(d.text))).toBe(true);
+    const segments = (envelope.result.story_parts as Array<{ sections: Array<{ segments: Array<{ segment_num: number; segment_content: string }> }> }>).flatMap((p) => p.sections.flatMap((s) => s.segments));
+    expect(segments.length).toBeGreaterThan(2);
+    for (const seg of segments) {
+      expect([seg.segment_num, deltas.filter((d) => d.segment === seg.segment_num).map((d) => d.text).join('')]).toEqual([seg.segment_num, seg.segment_content]);
+    }
   });
 
   it('/generate-story-image: each panel as soon as it is stored, then the envelope', async () => {
@@ -74,6 +78,9 @@ describe.each([
     const panels = events.filter((e) => e.event === 'panel');
     expect(panels.map((p) => p.data.panel)).toEqual([1, 2, 3]);
     for (const p of panels) expect(p.data).toMatchObject({ of: 3, story_segment: { image_s3_uri: expect.stringMatching(/^s3:\/\//) } });
+    // Each panel event names its story segment, whatever order the panels finish in.
+    expect(panels.map((p) => p.data.story_segment_number).sort()).toEqual([1, 2, 3]);
+    for (const p of panels) expect((p.data.story_segment as { story_segment_number: number }).story_segment_number).toBe(p.data.story_segment_number);
     expect(events.at(-1)?.event).toBe('result');
     expect((events.at(-1)?.data as { result: { story_segments: unknown[] } }).result.story_segments).toHaveLength(3);
   });
@@ -111,22 +118,47 @@ describe.each([
   });
 });
 
-describe('the Lambda path (API Gateway REST proxy integration cannot stream)', () => {
-  it('answers plain JSON through Converse even when the client asks for an event stream', async () => {
-    const handler = storyRoutesHandler(TEXT_ROUTES, () => gw.platform);
-    const event = {
-      resource: '/generate-story',
-      path: '/generate-story',
-      httpMethod: 'POST',
-      headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json' },
-      body: JSON.stringify(storyBody()),
-      isBase64Encoded: false,
-      requestContext: { requestId: 'lambda-sse-test', authorizer: { claims: { sub: 'lambda-user-1', email: 'l@example.com', 'cognito:username': 'l' } } },
-    } as unknown as APIGatewayProxyEvent;
-    const res = await handler(event);
+describe('the Lambda handler, invoked as API Gateway response streaming invokes it', () => {
+  const event = (accept: string | undefined, requestId: string) => ({
+    resource: '/generate-story',
+    path: '/generate-story',
+    httpMethod: 'POST',
+    headers: { ...(accept ? { Accept: accept } : {}), 'Content-Type': 'application/json' },
+    body: JSON.stringify(storyBody()),
+    isBase64Encoded: false,
+    requestContext: { requestId, authorizer: { claims: { sub: 'lambda-user-1', email: 'l@example.com', 'cognito:username': 'l', 'cognito:groups': 'user' } } },
+  });
+  const read = async (body: NodeJS.ReadableStream) => {
+    let text = '';
+    for await (const chunk of body) text += String(chunk);
+    return text;
+  };
+
+  it('streams Server-Sent Events after the HTTP prelude when the client asks for them', async () => {
+    const handler = lambdaHandler('text-regen', () => gw.platform);
+    const res = await invokeStreaming(handler, event('text/event-stream', 'lambda-sse-test'), { requestId: 'lambda-sse-test', functionName: 'text-regen' });
     expect(res.statusCode).toBe(200);
-    expect(res.headers?.['Content-Type']).toBe('application/json');
-    expect(JSON.parse(res.body)).toMatchObject({ success: true, route: 'generate_entire_story', request_id: 'lambda-sse-test' });
+    expect(res.headers['Content-Type']).toMatch(/^text\/event-stream/);
+    const events = parseEvents(await read(res.body));
+    await res.done;
+    expect(events[0]).toEqual({ event: 'progress', data: { stage: 'accepted', detail: 'generate_entire_story' } });
+    expect(events.some((e) => e.event === 'delta')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ event: 'result', data: { success: true, route: 'generate_entire_story', request_id: 'lambda-sse-test', authenticated_user: { sub: 'lambda-user-1' } } });
+    expect(bedrock.counters).toMatchObject({ converse: 0, converseStream: 1 });
+  });
+
+  it('answers plain JSON (v1.2) when the client does not ask for a stream', async () => {
+    const handler = lambdaHandler('text-regen', () => gw.platform);
+    const res = await invokeStreaming(handler, event(undefined, 'lambda-json-test'), { requestId: 'lambda-json-test', functionName: 'text-regen' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['Content-Type']).toBe('application/json');
+    expect(JSON.parse(await read(res.body))).toMatchObject({ success: true, route: 'generate_entire_story', request_id: 'lambda-json-test' });
     expect(bedrock.counters).toMatchObject({ converse: 1, converseStream: 0 });
+  });
+
+  it('a route of another Lambda is a 404 from this one', async () => {
+    const handler = lambdaHandler('image-regen', () => gw.platform);
+    const res = await invokeStreaming(handler, event(undefined, 'lambda-404-test'), { requestId: 'lambda-404-test', functionName: 'image-regen' });
+    expect([res.statusCode, JSON.parse(await read(res.body))]).toEqual([404, { error: 'No route for POST /generate-story', request_id: 'lambda-404-test' }]);
   });
 });

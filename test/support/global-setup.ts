@@ -5,10 +5,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ADMIN_USER, DEMO_USER, freePort, startLocalServices } from '../../src/local/services';
-import { OTHER_USER, STATE_FILE } from './users';
+import { OTHER_USER, stateFile } from './users';
 
 export default async function globalSetup(): Promise<void> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const root = path.resolve(__dirname, '../..');
   const dataDir = path.join(root, '.tmp', `test-data-${process.pid}`);
   rmSync(dataDir, { recursive: true, force: true });
@@ -18,9 +17,9 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as Record<string, unknown>).__story42Services = services;
   (globalThis as Record<string, unknown>).__story42DataDir = dataDir;
   process.env.CHECKPOINT_DISABLE = '1';
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  process.env.STORY42_TEST_STATE = stateFile();
   writeFileSync(
-    STATE_FILE,
+    process.env.STORY42_TEST_STATE,
     JSON.stringify({ env: services.env, ports: services.ports, clientId: services.clientId, userPoolId: services.userPoolId, dataDir }),
   );
 }

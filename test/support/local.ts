@@ -7,9 +7,10 @@ import { z } from 'zod';
 import { serveGateway } from '../../src/local/platform';
 import { DEMO_USER, idTokenFor, type LocalUser } from '../../src/local/services';
 import { loadConfig, type Config } from '../../src/platform/config';
-import { createPlatform, type Platform, type PlatformParts } from '../../src/platform/platform';
-import { ConsoleTelemetry } from '../../src/platform/telemetry';
-import { STATE_FILE } from './users';
+import type { Platform, PlatformParts } from '../../src/platform/platform';
+import { createLocalPlatform } from '../../src/local/providers';
+import { PlatformTelemetry } from '../../src/platform/telemetry';
+import { stateFile } from './users';
 
 const stateSchema = z.object({
   env: z.record(z.string(), z.string()),
@@ -22,13 +23,16 @@ export type TestState = z.infer<typeof stateSchema>;
 
 let state: TestState | undefined;
 export function testState(): TestState {
-  state ??= stateSchema.parse(JSON.parse(readFileSync(STATE_FILE, 'utf8')));
+  state ??= stateSchema.parse(JSON.parse(readFileSync(stateFile(), 'utf8')));
   return state;
 }
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ ...testState().env, ...overrides });
+  return loadConfig({ STORY42_LOG_FORMAT: 'silent', STORY42_METRICS: 'off', ...testState().env, ...overrides });
 }
+
+/** Telemetry that writes nothing and counts everything. */
+export const quietTelemetry = (): PlatformTelemetry => new PlatformTelemetry({ service: 'test', format: 'silent', metrics: false });
 
 const tokens = new Map<string, Promise<string>>();
 export function tokenFor(user: LocalUser = DEMO_USER): Promise<string> {
@@ -49,15 +53,15 @@ export interface TestGateway {
   /** The demo user's `sub`: the default caller. */
   sub: string;
   platform: Platform;
-  telemetry: ConsoleTelemetry;
+  telemetry: PlatformTelemetry;
   stop(): Promise<void>;
   call(method: string, path: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>;
 }
 
 /** A gateway on a free port in front of handlers built over a platform of the test's own. */
 export async function startTestGateway(opts: { config?: Config; parts?: PlatformParts } = {}): Promise<TestGateway> {
-  const telemetry = opts.parts?.telemetry ?? new ConsoleTelemetry(true);
-  const platform = createPlatform(opts.config ?? testConfig(), { ...opts.parts, telemetry });
+  const telemetry = opts.parts?.telemetry ?? quietTelemetry();
+  const platform = createLocalPlatform(opts.config ?? testConfig(), { ...opts.parts, telemetry });
   const gateway = await serveGateway(platform);
   const defaultToken = await tokenFor();
   return {

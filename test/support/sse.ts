@@ -6,6 +6,14 @@ export interface SseEvent {
   data: Record<string, unknown>;
 }
 
+/** The events of a complete Server-Sent Events body. */
+export function parseEvents(text: string): SseEvent[] {
+  return text
+    .split('\n\n')
+    .filter((frame) => frame.trim() !== '')
+    .map((frame) => ({ event: /^event: (.*)$/m.exec(frame)?.[1] ?? 'message', data: JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? '{}') as Record<string, unknown> }));
+}
+
 /**
  * POSTs `body` with `Accept: text/event-stream` and reads the events; `stopAfter` ends the
  * read early by aborting the request (the client going away), once `beforeAbort` (e.g. "the

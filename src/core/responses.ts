@@ -1,0 +1,86 @@
+/**
+ * What every route answers, as zod schemas: the `result` inside the v1.2 envelope for the
+ * story and job routes, the raw body for the public ones, and the error shapes. The route
+ * table names one per route; the OpenAPI document and the contract tests are built from them.
+ */
+import { z } from 'zod';
+import { outlineResultSchema, segmentSchema, storyPartSchema, topicsResultSchema } from './schemas';
+
+/** `metadata` of the story routes: the request echoed, plus who made it and when. */
+const metadata = z
+  .object({
+    user_id: z.string(),
+    job_id: z.string(),
+    created_timestamp: z.string().describe('ISO 8601'),
+    provider: z.string().describe('the engine that made the result, e.g. bedrock, offline-story-writer'),
+    model_id: z.string().optional().describe('the model (or offline engine) that wrote the text'),
+  })
+  .catchall(z.unknown());
+
+export const topicsResponse = topicsResultSchema.extend({ metadata: metadata.extend({ genre: z.string(), topics: z.string() }) });
+export const outlineResponse = outlineResultSchema.extend({ metadata });
+export const storyResponse = z.object({ story_parts: z.array(storyPartSchema), speaker_names: z.array(z.string()).optional(), metadata });
+export const segmentResponse = z.object({ new_story_segment: segmentSchema, metadata });
+
+const imageSegment = z.object({
+  story_segment_content: z.string(),
+  story_segment_number: z.number().int(),
+  story_segment_speaker: z.string(),
+  image_s3_uri: z.string(),
+  image_presigned_url: z.string().describe('presigned GET URL, valid one hour'),
+});
+export const storyImageResponse = z.object({
+  story_segments: z.array(imageSegment),
+  metadata: metadata.extend({ art_style: z.string(), number_of_panels: z.number().int(), panel_count_warning: z.string().optional() }),
+});
+export const regenerateImageResponse = z.object({
+  new_story_segment_image_s3_uri: z.string(),
+  new_story_segment_image_presigned_url: z.string(),
+  metadata: metadata.extend({ user_request: z.string(), original_segment_image_s3_uri: z.string() }),
+});
+
+export const jobListResponse = z.object({
+  jobs: z.array(z.object({ job_id: z.string(), last_route: z.string(), last_timestamp: z.number(), last_created_at: z.string() })),
+  next_cursor: z.string().nullable(),
+});
+export const jobResponse = z.object({
+  job_id: z.string(),
+  records: z.array(
+    z.object({
+      route: z.string(),
+      timestamp: z.number(),
+      created_at: z.string(),
+      request_id: z.string(),
+      status: z.enum(['success', 'error']),
+      provider: z.string().nullable(),
+      usage: z.array(z.object({ model: z.string(), latencyMs: z.number(), inputTokens: z.number(), outputTokens: z.number() })),
+      request: z.unknown(),
+      response: z.unknown(),
+    }),
+  ),
+  images: z.array(z.object({ s3_uri: z.string(), presigned_url: z.string(), size: z.number(), last_modified: z.string() })),
+});
+export const jobDeleteResponse = z.object({ job_id: z.string(), deleted_images: z.number().int(), deleted_records: z.number().int() });
+
+export const healthResponse = z
+  .object({ status: z.literal('ok'), node: z.string(), providers: z.object({ text: z.string(), image: z.string() }) })
+  .catchall(z.unknown());
+export const openApiResponse = z.object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }) }).catchall(z.unknown());
+
+/** The v1.2 success envelope around a route's result. */
+export function envelopeSchema(result: z.ZodType) {
+  return z.object({
+    success: z.literal(true),
+    route: z.string(),
+    result,
+    authenticated_user: z.object({ email: z.string(), sub: z.string(), username: z.string() }),
+    request_id: z.string(),
+  });
+}
+
+/** Every error body: 400–499 and 502/503 carry `error`; 401 only `message`; 500 all three. */
+export const errorResponse = z.object({
+  error: z.string().optional(),
+  message: z.string().optional(),
+  request_id: z.string().optional(),
+});

@@ -1,0 +1,146 @@
+/**
+ * Which text and image engines a process can run, and how each is built from the config.
+ *
+ * Every entrypoint passes the set it ships: a Lambda bundle names only the AWS providers of
+ * its routes, the agent the AWS ones, the local platform and the tests add the offline engines
+ * (src/local/providers.ts). The implementations are loaded with `import()` on first use, so a
+ * bundle carries each one in its own chunk and a process loads only the configured one.
+ */
+import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest, Telemetry, TextCall, TextModel, TextOutput } from '../core/ports';
+import type { ResilienceSettings } from '../providers/bedrock-text';
+import { Semaphore } from '../providers/resilience';
+import { ConfigError, type Config, type IMAGE_PROVIDERS, type TEXT_PROVIDERS } from './config';
+
+export type TextProviderName = (typeof TEXT_PROVIDERS)[number];
+export type ImageProviderName = (typeof IMAGE_PROVIDERS)[number];
+
+export interface ProviderEntry<M> {
+  /** The name results report in `metadata.provider` (e.g. `bedrock`, `offline-story-writer`). */
+  provider: string;
+  load(config: Config, telemetry: Telemetry): Promise<M>;
+}
+
+export interface ProviderSet {
+  text?: Partial<Record<TextProviderName, ProviderEntry<TextModel>>>;
+  image?: Partial<Record<ImageProviderName, ProviderEntry<ImageModel>>>;
+}
+
+/** Timeouts, retries and concurrency from the config; retries and failures are counted (`model_retries`, `model_throttled`, `model_unavailable`, `model_timeout`, `model_malformed`). */
+export function resilienceSettings(config: Config, telemetry: Telemetry): ResilienceSettings {
+  const m = config.models;
+  return {
+    policy: { maxAttempts: m.maxAttempts, baseDelayMs: m.backoffMs, maxDelayMs: m.maxBackoffMs, timeoutMs: m.timeoutMs },
+    limiter: new Semaphore(m.concurrency),
+    onRetry: () => telemetry.count('model_retries'),
+    onFailure: (failure) => telemetry.count(`model_${failure}`),
+  };
+}
+
+/** Loads the implementation on first use (a failed load is retried by the next call). */
+class Deferred<M> {
+  private loading?: Promise<M>;
+
+  constructor(
+    private readonly entry: ProviderEntry<M>,
+    private readonly config: Config,
+    private readonly telemetry: Telemetry,
+  ) {}
+
+  get(): Promise<M> {
+    if (!this.loading) {
+      this.loading = this.entry.load(this.config, this.telemetry);
+      this.loading.catch(() => {
+        this.loading = undefined;
+      });
+    }
+    return this.loading;
+  }
+}
+
+class DeferredTextModel implements TextModel {
+  readonly provider: string;
+  private readonly model: Deferred<TextModel>;
+
+  constructor(entry: ProviderEntry<TextModel>, config: Config, telemetry: Telemetry) {
+    this.provider = entry.provider;
+    this.model = new Deferred(entry, config, telemetry);
+  }
+
+  ready(): Promise<unknown> {
+    return this.model.get();
+  }
+
+  async generate(call: TextCall): Promise<TextOutput> {
+    return (await this.model.get()).generate(call);
+  }
+}
+
+class DeferredImageModel implements ImageModel {
+  readonly provider: string;
+  private readonly model: Deferred<ImageModel>;
+
+  constructor(entry: ProviderEntry<ImageModel>, config: Config, telemetry: Telemetry) {
+    this.provider = entry.provider;
+    this.model = new Deferred(entry, config, telemetry);
+  }
+
+  ready(): Promise<unknown> {
+    return this.model.get();
+  }
+
+  async generate(req: ImageRequest): Promise<GeneratedImage> {
+    return (await this.model.get()).generate(req);
+  }
+
+  async edit(req: ImageEditRequest): Promise<GeneratedImage> {
+    return (await this.model.get()).edit(req);
+  }
+}
+
+/** Stands in where a process serves no route of that kind (e.g. images in the text Lambda). */
+class AbsentModel implements TextModel, ImageModel {
+  readonly provider = 'none';
+
+  constructor(private readonly kind: string) {}
+
+  ready(): Promise<unknown> {
+    return Promise.resolve();
+  }
+
+  private refuse(): never {
+    throw new ConfigError(`This process serves no ${this.kind} routes: no ${this.kind} provider is loaded`);
+  }
+
+  generate(): never {
+    return this.refuse();
+  }
+
+  edit(): never {
+    return this.refuse();
+  }
+}
+
+function choose<M>(kind: 'text' | 'image', variable: string, wanted: string, entries: Partial<Record<string, ProviderEntry<M>>> | undefined): ProviderEntry<M> | undefined {
+  if (!entries) return undefined;
+  const entry = entries[wanted];
+  if (!entry) {
+    const available = Object.keys(entries).join(', ');
+    throw new ConfigError(`Invalid configuration:\n  - ${variable}=${wanted}: this build has no ${kind} provider "${wanted}" (available: ${available})`);
+  }
+  return entry;
+}
+
+export interface Models {
+  text: TextModel & { ready(): Promise<unknown> };
+  image: ImageModel & { ready(): Promise<unknown> };
+}
+
+/** The configured models from the set this process ships; unknown choices fail at start-up. */
+export function modelsFor(config: Config, set: ProviderSet, telemetry: Telemetry): Models {
+  const text = choose('text', 'STORY42_TEXT_PROVIDER', config.textProvider, set.text);
+  const image = choose('image', 'STORY42_IMAGE_PROVIDER', config.imageProvider, set.image);
+  return {
+    text: text ? new DeferredTextModel(text, config, telemetry) : new AbsentModel('text'),
+    image: image ? new DeferredImageModel(image, config, telemetry) : new AbsentModel('image'),
+  };
+}
