@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
 import type { ImageEditRequest, ImageRequest } from '../src/core/ports';
-import { describeScene, namesIn, OfflineIllustrator, renderPng, styleFlags } from '../src/offline/illustrator';
+import { characterLook, describeScene, jobOf, namesIn, OfflineIllustrator, renderPng, styleColor, styleFlags } from '../src/offline/illustrator';
 import { fontText, glyphRows, textWidth } from '../src/offline/png-font';
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
@@ -198,6 +198,166 @@ describe('describeScene', () => {
   });
 });
 
+type Rgb = readonly [number, number, number];
+
+/** Pixels within `tol` of colour `c` on every channel, in rows [y0, y1). */
+function countNear(img: PNG, c: Rgb, tol: number, y0 = 0, y1 = img.height): number {
+  let n = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const i = (y * img.width + x) * 4;
+      if (abs(img.data[i]! - c[0]) <= tol && abs(img.data[i + 1]! - c[1]) <= tol && abs(img.data[i + 2]! - c[2]) <= tol) n++;
+    }
+  }
+  return n;
+}
+
+/** How many rows lie between the first and the last row holding colour `c` (within 2). */
+function rowsWith(img: PNG, c: Rgb): number {
+  let top = -1;
+  let bottom = -1;
+  for (let y = 0; y < img.height; y++) {
+    if (countNear(img, c, 2, y, y + 1) === 0) continue;
+    if (top < 0) top = y;
+    bottom = y;
+  }
+  return top < 0 ? 0 : bottom - top + 1;
+}
+
+/** Pixels brighter than `limit` (luma) in rows [y0, y1). */
+function countBright(img: PNG, limit: number, y0: number, y1: number): number {
+  let n = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const i = (y * img.width + x) * 4;
+      if (0.299 * img.data[i]! + 0.587 * img.data[i + 1]! + 0.114 * img.data[i + 2]! > limit) n++;
+    }
+  }
+  return n;
+}
+
+/** A colour as the 'storybook' style (an unknown style: a per-pixel hue turn) paints it. */
+const storybook = (c: Rgb): Rgb => {
+  const out = styleColor('storybook', c);
+  if (out === undefined) throw new Error('storybook is a per-pixel style');
+  return out;
+};
+
+describe('characters', () => {
+  const render = (prompt: string, seed: string): PNG => decode(renderPng({ prompt, artStyle: 'storybook', seed, width: 256, height: 256 }));
+
+  it('derives a named character\'s look from the job and the name, not the panel', () => {
+    expect(jobOf('job-A:3')).toBe('job-A');
+    expect(jobOf('a:b:12')).toBe('a:b');
+    expect(jobOf('job-1#1')).toBe('job-1#1');
+    expect(jobOf('job:x')).toBe('job:x');
+    const look = characterLook('job-A:1', 'Lina');
+    expect(characterLook('job-A:2', 'Lina')).toEqual(look);
+    expect(characterLook('job-A:6', 'lina')).toEqual(look);
+    expect(characterLook('job-B:1', 'Lina')).not.toEqual(look);
+    expect(characterLook('job-A:1', 'Omar')).not.toEqual(look);
+    expect(look.size).toBeGreaterThanOrEqual(0.85);
+    expect(look.size).toBeLessThanOrEqual(1.15);
+  });
+
+  it('paints the same character with the same colours in every panel of a job, and differently in another job or for another name', () => {
+    const signature = (seed: string, name: string): Rgb[] => {
+      const look = characterLook(seed, name);
+      return [storybook(look.shirt), storybook(look.hair)];
+    };
+    const present = (img: PNG, colours: Rgb[]): number[] => colours.map((c) => countNear(img, c, 2));
+    const lina = signature('job-A:1', 'Lina');
+    const panel1 = render('Lina walks through the meadow on a sunny morning.', 'job-A:1');
+    const panel2 = render('Lina sits in the garden at noon.', 'job-A:2');
+    for (const panel of [panel1, panel2]) {
+      const [shirt, hair] = present(panel, lina);
+      expect(shirt).toBeGreaterThan(150);
+      expect(hair).toBeGreaterThan(40);
+    }
+    // The same size too: the hair is as tall in both panels (up to a pixel of rounding).
+    const [hairHeight1, hairHeight2] = [panel1, panel2].map((img) => rowsWith(img, lina[1] as Rgb));
+    expect(hairHeight1).toBeGreaterThan(8);
+    expect(abs((hairHeight1 as number) - (hairHeight2 as number))).toBeLessThanOrEqual(1);
+    // Another job's Lina, and another name in this job, wear other colours.
+    const otherJob = render('Lina walks through the meadow on a sunny morning.', 'job-B:1');
+    const otherName = render('Omar walks through the meadow on a sunny morning.', 'job-A:1');
+    const nobody = render('Nobody walks through the meadow on a sunny morning.', 'job-A:1');
+    for (const img of [otherJob, otherName, nobody]) expect(present(img, lina)[0]).toBeLessThan(10);
+    expect(present(otherJob, signature('job-B:1', 'Lina'))[0]).toBeGreaterThan(150);
+    expect(present(otherName, signature('job-A:1', 'Omar'))[0]).toBeGreaterThan(150);
+  });
+
+  it('draws a named character as the creature it is introduced as, once', () => {
+    const s = describeScene('Lina and her dragon Ember look for a lost star. The dragon flies.');
+    expect(s.figures).toEqual([
+      { kind: 'person', dress: expect.any(Boolean), name: 'Lina' },
+      { kind: 'dragon', dress: false, name: 'Ember' },
+    ]);
+    expect(describeScene('Theo the fox meets a fox.').figures.map((f) => [f.kind, f.name])).toEqual([
+      ['fox', 'Theo'],
+    ]);
+    expect(describeScene('Ember, the little red dragon, sleeps.').figures.map((f) => f.kind)).toEqual(['dragon']);
+    // A figure word across a sentence end does not bind.
+    expect(describeScene('I saw a dragon. Ember smiled.').figures.map((f) => [f.kind, f.name])).toEqual([
+      ['person', 'Ember'],
+      ['dragon', undefined],
+    ]);
+    // Scene words are not names, even as sentence openers.
+    expect(describeScene('Fish jump. Butterflies dance.').figures).toEqual([]);
+  });
+});
+
+describe('named things', () => {
+  const render = (prompt: string, seed: string): PNG => decode(renderPng({ prompt, artStyle: 'storybook', seed, width: 256, height: 256 }));
+
+  it('reads the things a scene names', () => {
+    expect(describeScene('Lina lights a lantern by the boat under the moon; a rainbow and two kites.').things).toEqual(['lantern', 'boat', 'moon', 'rainbow', 'kite']);
+    expect(describeScene('A ship, a windmill, mushrooms, a tent, treasure, butterflies, a snowman and a bridge.').things).toEqual([
+      'ship',
+      'windmill',
+      'mushroom',
+      'tent',
+      'treasure',
+      'butterfly',
+      'snowman',
+      'bridge',
+    ]);
+    expect(describeScene('A boat on the lake.').water).toBe('lake');
+    expect(describeScene('They cross the bridge.').water).toBe('river');
+    expect(describeScene('Mira waves at Theo.').water).toBe('none');
+    expect(describeScene('A unicorn and two horses.').figures.map((f) => f.kind)).toEqual(['unicorn', 'horse', 'horse']);
+    expect(describeScene('The constructor of the toString.').figures).toEqual([]);
+  });
+
+  it('draws the moon in the sky only when the scene names it', () => {
+    for (const seed of ['m:1', 'm:2', 'm:3', 'm:4']) {
+      const plain = render('It is night on the quiet hills.', seed);
+      const moon = render('It is night on the quiet hills under the moon.', seed);
+      const sky = Math.round(plain.height * 0.4);
+      expect(countBright(moon, 200, 0, sky)).toBeGreaterThan(countBright(plain, 200, 0, sky) + 40);
+      expect(countBright(plain, 200, 0, sky)).toBeLessThan(30);
+    }
+  });
+
+  it('draws a named star in the sky and a named lantern on the ground', () => {
+    const gold = storybook([255, 214, 80]);
+    const light = storybook([255, 214, 110]);
+    for (const seed of ['s:1', 's:2']) {
+      const star = render('Mira looks for a lost star over the hills.', seed);
+      const none = render('Mira looks for a lost ring over the hills.', seed);
+      const sky = Math.round(star.height * 0.45);
+      expect(countNear(star, gold, 2, 0, sky)).toBeGreaterThan(40);
+      expect(countNear(none, gold, 2, 0, sky)).toBe(0);
+
+      const lantern = render('At night Kofi crosses the fields with a lantern.', seed);
+      const dark = render('At night Kofi crosses the fields with a basket.', seed);
+      const ground = [Math.round(lantern.height * 0.45), Math.round(lantern.height * 0.92)] as const;
+      expect(countNear(lantern, light, 2, ...ground)).toBeGreaterThan(12);
+      expect(countNear(dark, light, 2, ...ground)).toBe(0);
+    }
+  });
+});
+
 describe('OfflineIllustrator.edit', () => {
   const ill = new OfflineIllustrator();
   const base = request('Mira and her dog walk through the forest by a river on a sunny morning.', { width: 384, height: 320 });
@@ -265,6 +425,7 @@ describe('latency and cancellation', () => {
     await jest.advanceTimersByTimeAsync(4999);
     expect(done).toBe(false);
     await jest.advanceTimersByTimeAsync(1);
+    await jest.runAllTimersAsync(); // the drawing itself waits for a turn of its own (setImmediate)
     const out = await pending;
     expect(done).toBe(true);
     expect(decode(out.png).width).toBe(64);

@@ -169,6 +169,7 @@ describe('config', () => {
       issuer: 'https://cognito-idp.us-west-2.amazonaws.com/us-west-2_abc',
       clientId: 'client',
       jwksUri: 'https://cognito-idp.us-west-2.amazonaws.com/us-west-2_abc/.well-known/jwks.json',
+      timeoutMs: 5000,
     });
   });
 });

@@ -23,6 +23,7 @@ const NOT_OURS: Record<string, string> = {
   typecheck: 'tsc',
   jest: 'jest',
   'test:infra': 'jest',
+  'test:event-loop': 'jest',
   deploy: 'scripts/deploy.sh, covered directly below',
   'deploy:code': 'scripts/rebuild_and_deploy.sh, covered directly below',
 };

@@ -1,61 +1,21 @@
 /**
  * `npm start`'s entry as a user runs it: boots, serves, hands out a token, keeps data
- * across a restart, stops cleanly on Ctrl-C, and explains a taken port.
+ * across a restart, stops cleanly on Ctrl-C, explains a taken port, answers /health without
+ * ids and refuses to listen beyond loopback.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../src/local/services';
+import { boot, endAllStarted, launch, portOpen, ready, ROOT } from './support/boot';
 
-const ROOT = path.resolve(__dirname, '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+afterAll(endAllStarted);
 
-function boot(env: Record<string, string>): Running {
-  const child = spawn(TSX, ['src/local/start.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
-
-/** Waits until /health answers 200 (or the process dies). */
-async function ready(port: number, run: Running): Promise<void> {
-  const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline) {
-    if (run.child.exitCode !== null) throw new Error(`start exited early:\n${run.output()}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not ready in time:\n${run.output()}`);
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-function token(port: number, silent = true): string {
+function token(dataDir: string, silent = true): string {
   // Exactly as a user or a tool runs it: `npm run --silent token` prints the token and nothing else.
-  const out = spawnSync('npm', ['run', ...(silent ? ['--silent'] : []), 'token'], { cwd: ROOT, env: { ...process.env, PORT: String(port) }, encoding: 'utf8' });
+  const out = spawnSync('npm', ['run', ...(silent ? ['--silent'] : []), 'token'], { cwd: ROOT, env: { ...process.env, STORY42_DATA_DIR: dataDir }, encoding: 'utf8' });
   expect(out.status).toBe(0);
   return out.stdout;
 }
@@ -73,17 +33,22 @@ describe('npm start', () => {
     await ready(port, first);
     expect(first.output()).toContain(`http://127.0.0.1:${port}`);
     expect(first.output()).toContain('demo@story42.local');
-    expect(first.output()).toContain('npm run --silent token');
+    expect(first.output()).toContain(`STORY42_DATA_DIR=${dataDir} npm run --silent token`);
 
     expect(first.output()).toMatch(/Node: +v24\./);
-    const raw = token(port);
+    const raw = token(dataDir);
     expect(raw).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     // npm itself is not silenced: without --silent it announces the script, and the token is the last line.
-    const loud = token(port, false);
+    const loud = token(dataDir, false);
     expect(loud).toContain('> story42@');
     expect(loud.trim().split('\n').at(-1)).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { node: string };
+    const healthText = await (await fetch(`http://127.0.0.1:${port}/health`)).text();
+    const health = JSON.parse(healthText) as Record<string, unknown>;
     expect(health.node).toMatch(/^v24\./);
+    // Without a token, /health tells where nothing is: no user pool, no app client, no Cognito.
+    const claims = JSON.parse(Buffer.from(raw.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud: string; iss: string };
+    expect(Object.keys(health).sort()).toEqual(['counters', 'node', 'providers', 'status']);
+    for (const secretish of ['user_pool_id', 'client_id', 'pool', 'client', 'cognito', claims.aud, claims.iss.split('/').at(-1) ?? claims.aud]) expect(healthText.toLowerCase()).not.toContain(secretish.toLowerCase());
     const res = await fetch(`http://127.0.0.1:${port}/generate-topics-ideas`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${raw.trim()}`, 'Content-Type': 'application/json' },
@@ -98,7 +63,7 @@ describe('npm start', () => {
     const second = boot(env);
     try {
       await ready(port, second);
-      const job = await fetch(`http://127.0.0.1:${port}/jobs/restart-job`, { headers: { Authorization: `Bearer ${token(port).trim()}` } });
+      const job = await fetch(`http://127.0.0.1:${port}/jobs/restart-job`, { headers: { Authorization: `Bearer ${token(dataDir).trim()}` } });
       expect(job.status).toBe(200);
     } finally {
       second.child.kill('SIGINT');
@@ -109,16 +74,13 @@ describe('npm start', () => {
   it('`npm start` itself runs on the project\'s Node 24 (not the machine\'s)', async () => {
     const port = await freePort();
     const env = { PORT: String(port), STORY42_DATA_DIR: mkdtempSync(path.join(ROOT, '.tmp', 'start-npm-')), STORY42_S3_PORT: String(await freePort()), STORY42_DYNAMODB_PORT: String(await freePort()), STORY42_COGNITO_PORT: String(await freePort()) };
-    const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const run: Running = { child, output: () => out, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+    const run = launch('npm', ['start'], env);
+    const { child } = run;
     try {
       await ready(port, run);
       const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { node: string };
       expect(health.node).toMatch(/^v24\./);
-      expect(out).not.toMatch(/EBADENGINE|Unsupported engine|NodeVersionSupportWarning/);
+      expect(run.output()).not.toMatch(/EBADENGINE|Unsupported engine|NodeVersionSupportWarning/);
     } finally {
       if (child.pid) process.kill(-child.pid, 'SIGINT');
       await run.exited;
@@ -137,6 +99,22 @@ describe('npm start', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('refuses to listen beyond loopback (STORY42_HOST), explaining the public signing key', async () => {
+    const port = await freePort();
+    for (const host of ['0.0.0.0', '::']) {
+      const run = boot({ PORT: String(port), STORY42_DATA_DIR: dataDir, STORY42_HOST: host });
+      expect(await run.exited).toBe(2);
+      expect(run.output()).toContain(`STORY42_HOST=${host} is not a loopback address`);
+      expect(run.output()).toContain('node_modules/cognito-local/lib/keys/cognitoLocal.private.json');
+      expect(run.output()).toMatch(/forge a token/);
+      expect(run.output()).not.toContain('is running locally');
+    }
+    expect(await portOpen(port)).toBe(false);
+    // The key it names is there, and it is a private key anyone who installs cognito-local has.
+    const key = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/cognito-local/lib/keys/cognitoLocal.private.json'), 'utf8')) as { pem: string };
+    expect(key.pem).toContain('PRIVATE KEY');
   });
 
   it('refuses an unknown provider, listing the valid ones', async () => {

@@ -19,12 +19,22 @@ export function clientSettings(config: Config, endpoint: string | undefined): { 
   return { region: config.region, ...(endpoint ? { endpoint, credentials: localCredentials(endpoint) } : {}) };
 }
 
+/**
+ * A store client's deadlines: each attempt must connect and answer within the storage timeout,
+ * and the SDK makes at most `maxAttempts` (so a stopped or stalled service is an error in
+ * bounded time, never a hang).
+ */
+export function storeSettings(config: Config, endpoint: string | undefined) {
+  const { timeoutMs, maxAttempts } = config.storage;
+  return { ...clientSettings(config, endpoint), maxAttempts, requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true } };
+}
+
 export function s3Client(config: Config): S3Client {
   const endpoint = config.endpoints.s3;
-  return new S3Client({ ...clientSettings(config, endpoint), ...(endpoint ? { forcePathStyle: true } : {}) });
+  return new S3Client({ ...storeSettings(config, endpoint), ...(endpoint ? { forcePathStyle: true } : {}) });
 }
 
 export function dynamoDocumentClient(config: Config): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(clientSettings(config, config.endpoints.dynamodb));
+  const client = new DynamoDBClient(storeSettings(config, config.endpoints.dynamodb));
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
 }

@@ -21,14 +21,16 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { fitJson } from '../core/bounded';
 import { badRequest } from '../core/errors';
-import type { JobPage, JobSummary, SessionStore, TrackingRecord } from '../core/ports';
+import type { JobPage, JobSummary, PageRequest, RecordPage, SessionStore, TrackingRecord } from '../core/ports';
 import { SESSIONS_SCHEMA } from './sessions-schema';
+import { storeCall } from './unavailable';
 
 export const TIMESTAMP_INDEX = SESSIONS_SCHEMA.indexes[0].name;
 export const ROUTE_TIMESTAMP_INDEX = SESSIONS_SCHEMA.indexes[1].name;
-/** Items above this size keep a truncated response (DynamoDB's item limit is 400 KB). */
-const MAX_ITEM_JSON = 300_000;
+/** Request and response of one item fit in this many bytes of JSON (DynamoDB's item limit is 400 KB). */
+export const MAX_TRACKED_BYTES = 350_000;
 
 const ownerKey = (jobId: string) => ({ user_id: `#job#${jobId}`, session_id: 'owner' });
 
@@ -42,10 +44,21 @@ const itemSchema = z.object({
   request_id: z.string().default(''),
   request: z.unknown(),
   response: z.unknown(),
-  status: z.enum(['success', 'error']).default('success'),
+  status: z.enum(['success', 'error', 'incomplete']).default('success'),
+  truncated: z.boolean().optional(),
   provider: z.string().optional(),
   usage: z.array(z.object({ model: z.string(), latencyMs: z.number(), inputTokens: z.number(), outputTokens: z.number() })).optional(),
 });
+
+const recordCursorSchema = z.object({ s: z.string().max(400) });
+const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function decodeJson(cursor: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
 
 const cursorSchema = z.object({
   k: z.object({ user_id: z.string(), session_id: z.string(), timestamp: z.number() }),
@@ -65,8 +78,11 @@ function toRecord(item: Record<string, unknown>): TrackingRecord {
     status: i.status,
     provider: i.provider,
     usage: i.usage,
+    ...(i.truncated ? { truncated: true } : {}),
   };
 }
+
+const sessionIdOf = (rec: Pick<TrackingRecord, 'jobId' | 'timestamp' | 'route' | 'requestId'>) => `${rec.jobId}#${String(rec.timestamp).padStart(13, '0')}#${rec.route}#${rec.requestId}`;
 
 export class DynamoSessionStore implements SessionStore {
   /** Job ids this process has already claimed (or seen claimed): saves a write per call. */
@@ -78,31 +94,32 @@ export class DynamoSessionStore implements SessionStore {
     private readonly ttlDays = 0,
   ) {}
 
+  /** Writes (or overwrites: same job, time, route and request id) one tracking item, fitted into the item limit. */
   async record(rec: TrackingRecord): Promise<void> {
-    let response = rec.response;
-    if (JSON.stringify({ request: rec.request, response }).length > MAX_ITEM_JSON) {
-      response = { truncated: true, reason: 'response larger than the tracking item limit' };
-    }
-    const sessionId = `${rec.jobId}#${String(rec.timestamp).padStart(13, '0')}#${rec.route}#${rec.requestId}`;
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          user_id: rec.userId,
-          session_id: sessionId,
-          job_id: rec.jobId,
-          route: rec.route,
-          timestamp: rec.timestamp,
-          created_at: rec.createdAt,
-          request_id: rec.requestId,
-          request: rec.request,
-          response,
-          status: rec.status,
-          provider: rec.provider,
-          usage: rec.usage,
-          ...(this.ttlDays > 0 ? { [SESSIONS_SCHEMA.ttlAttribute]: Math.floor(rec.timestamp / 1000) + this.ttlDays * 86400 } : {}),
-        },
-      }),
+    const fitted = fitJson({ request: rec.request, response: rec.response }, MAX_TRACKED_BYTES);
+    const { request, response } = fitted.value as { request: unknown; response: unknown };
+    await storeCall(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            user_id: rec.userId,
+            session_id: sessionIdOf(rec),
+            job_id: rec.jobId,
+            route: rec.route,
+            timestamp: rec.timestamp,
+            created_at: rec.createdAt,
+            request_id: rec.requestId,
+            request,
+            response,
+            status: rec.status,
+            provider: rec.provider,
+            usage: rec.usage,
+            ...(fitted.truncated || rec.truncated ? { truncated: true } : {}),
+            ...(this.ttlDays > 0 ? { [SESSIONS_SCHEMA.ttlAttribute]: Math.floor(rec.timestamp / 1000) + this.ttlDays * 86400 } : {}),
+          },
+        }),
+      ),
     );
   }
 
@@ -110,13 +127,13 @@ export class DynamoSessionStore implements SessionStore {
     const key = `${userId}\u0000${jobId}`;
     if (this.claimed.has(key)) return;
     try {
-      await this.doc.send(
+      await storeCall(() => this.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...ownerKey(jobId), owner: userId, created_at: new Date().toISOString() },
           ConditionExpression: 'attribute_not_exists(session_id)',
         }),
-      );
+      ));
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException || (err instanceof Error && err.name === 'ConditionalCheckFailedException'))) throw err;
     }
@@ -125,7 +142,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async jobOwner(jobId: string): Promise<string | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: ownerKey(jobId), ConsistentRead: true }));
+    const out = await storeCall(() => this.doc.send(new GetCommand({ TableName: this.table, Key: ownerKey(jobId), ConsistentRead: true })));
     const owner = out.Item?.owner;
     return typeof owner === 'string' ? owner : undefined;
   }
@@ -134,7 +151,7 @@ export class DynamoSessionStore implements SessionStore {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const out: QueryCommandOutput = await this.doc.send(
+      const out: QueryCommandOutput = await storeCall(() => this.doc.send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'user_id = :u AND begins_with(session_id, :p)',
@@ -144,15 +161,68 @@ export class DynamoSessionStore implements SessionStore {
           ExclusiveStartKey: start,
           ...(newestOnly ? { Limit: 1 } : {}),
         }),
-      );
+      ));
       items.push(...(out.Items ?? []));
       start = newestOnly ? undefined : out.LastEvaluatedKey;
     } while (start);
     return items;
   }
 
-  async jobRecords(userId: string, jobId: string): Promise<TrackingRecord[]> {
-    return (await this.queryJob(userId, jobId, false)).map(toRecord);
+  async hasIncomplete(userId: string, jobId: string): Promise<boolean> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await storeCall(() =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'user_id = :u AND begins_with(session_id, :p)',
+            FilterExpression: '#s = :incomplete',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':u': userId, ':p': `${jobId}#`, ':incomplete': 'incomplete' },
+            ProjectionExpression: 'session_id',
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      if ((out.Items ?? []).length > 0) return true;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return false;
+  }
+
+  /** One page of a job's records, oldest first: at most `limit` records and `maxBytes` of them. */
+  async jobRecords(userId: string, jobId: string, page: PageRequest): Promise<RecordPage> {
+    let start: Record<string, unknown> | undefined;
+    if (page.cursor !== undefined) {
+      const parsed = recordCursorSchema.safeParse(decodeJson(page.cursor));
+      if (!parsed.success || !parsed.data.s.startsWith(`${jobId}#`)) throw badRequest('records_cursor is not valid; pass the next_records_cursor of a previous page');
+      start = { user_id: userId, session_id: parsed.data.s };
+    }
+    const out: QueryCommandOutput = await storeCall(() =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'user_id = :u AND begins_with(session_id, :p)',
+          ExpressionAttributeValues: { ':u': userId, ':p': `${jobId}#` },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+          Limit: page.limit,
+        }),
+      ),
+    );
+    const items = out.Items ?? [];
+    const records: TrackingRecord[] = [];
+    let used = 0;
+    for (const item of items) {
+      const size = Buffer.byteLength(JSON.stringify(item), 'utf8');
+      if (records.length > 0 && used + size > page.maxBytes) break;
+      used += size;
+      records.push(toRecord(item));
+    }
+    const more = records.length < items.length || out.LastEvaluatedKey !== undefined;
+    const last = records.at(-1);
+    return { records, ...(more && last ? { nextCursor: encodeJson({ s: sessionIdOf(last) }) } : {}) };
   }
 
   private decodeCursor(userId: string, cursor: string | undefined): z.infer<typeof cursorSchema> | undefined {
@@ -176,7 +246,7 @@ export class DynamoSessionStore implements SessionStore {
     const seen = new Set<string>();
     let start: Record<string, unknown> | undefined = from?.k;
     for (;;) {
-      const out: QueryCommandOutput = await this.doc.send(
+      const out: QueryCommandOutput = await storeCall(() => this.doc.send(
         new QueryCommand({
           TableName: this.table,
           IndexName: TIMESTAMP_INDEX,
@@ -186,7 +256,7 @@ export class DynamoSessionStore implements SessionStore {
           ExclusiveStartKey: start,
           Limit: 100,
         }),
-      );
+      ));
       for (const item of out.Items ?? []) {
         const rec = toRecord(item);
         if (seen.has(rec.jobId)) continue;
@@ -214,7 +284,7 @@ export class DynamoSessionStore implements SessionStore {
       let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt === 5) throw new Error('DynamoDB kept returning unprocessed deletes');
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        const out = await storeCall(() => this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } })));
         requests = (out.UnprocessedItems?.[this.table] ?? []).flatMap((r) =>
           r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: { user_id: String(r.DeleteRequest.Key.user_id), session_id: String(r.DeleteRequest.Key.session_id) } } }] : [],
         );
@@ -222,7 +292,7 @@ export class DynamoSessionStore implements SessionStore {
     }
     this.claimed.delete(`${userId}\u0000${jobId}`);
     if ((await this.jobOwner(jobId)) === userId) {
-      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: ownerKey(jobId), ConditionExpression: '#o = :u', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':u': userId } }));
+      await storeCall(() => this.doc.send(new DeleteCommand({ TableName: this.table, Key: ownerKey(jobId), ConditionExpression: '#o = :u', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':u': userId } })));
     }
     return keys.length;
   }

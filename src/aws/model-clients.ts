@@ -5,7 +5,7 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../platform/config';
-import { clientSettings } from './clients';
+import { clientSettings, storeSettings } from './clients';
 
 /** Bedrock runtime; one attempt per call, because our resilience layer does the retrying. */
 export function bedrockRuntimeClient(config: Config): BedrockRuntimeClient {
@@ -13,5 +13,5 @@ export function bedrockRuntimeClient(config: Config): BedrockRuntimeClient {
 }
 
 export function secretsManagerClient(config: Config): SecretsManagerClient {
-  return new SecretsManagerClient(clientSettings(config, config.endpoints.secretsManager));
+  return new SecretsManagerClient(storeSettings(config, config.endpoints.secretsManager));
 }

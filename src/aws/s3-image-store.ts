@@ -2,13 +2,15 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   NoSuchKey,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { ImageStore, StoredObject } from '../core/ports';
+import { badRequest } from '../core/errors';
+import type { ImageStore, ObjectPage, PageRequest, StoredObject } from '../core/ports';
+import { storeCall } from './unavailable';
 
 export class S3ImageStore implements ImageStore {
   constructor(
@@ -17,12 +19,12 @@ export class S3ImageStore implements ImageStore {
   ) {}
 
   async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+    await storeCall(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType })));
   }
 
   async get(key: string): Promise<Uint8Array | null> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await storeCall(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
       return out.Body ? await out.Body.transformToByteArray() : null;
     } catch (err) {
       if (err instanceof NoSuchKey || (err instanceof Error && err.name === 'NoSuchKey')) return null;
@@ -34,16 +36,35 @@ export class S3ImageStore implements ImageStore {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSeconds });
   }
 
+  /**
+   * One page of the objects under a prefix, after the key the cursor names. ListObjects (v1)
+   * with `Marker` pages by the last key seen, which is exactly our cursor — and, unlike v2's
+   * continuation tokens, the local S3 emulator can answer it on Node 24 (s3rver ciphers v2
+   * tokens with DES, which Node 24's OpenSSL 3 no longer offers).
+   */
+  async listPage(prefix: string, page: Omit<PageRequest, 'maxBytes'>): Promise<ObjectPage> {
+    const marker = page.cursor === undefined ? undefined : this.keyAfter(prefix, page.cursor);
+    const out = await storeCall(() => this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, MaxKeys: page.limit, ...(marker ? { Marker: marker } : {}) })));
+    const objects = (out.Contents ?? []).flatMap((o) => (o.Key ? [{ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) }] : []));
+    const last = objects.at(-1);
+    return { objects, ...(out.IsTruncated && last ? { nextCursor: Buffer.from(last.key.slice(prefix.length)).toString('base64url') } : {}) };
+  }
+
+  /** A cursor names the last key of the previous page, relative to the prefix (so it cannot reach outside it). */
+  private keyAfter(prefix: string, cursor: string): string {
+    const rest = Buffer.from(cursor, 'base64url').toString('utf8');
+    if (cursor.length > 2048 || rest.includes('/') || rest.includes('..') || rest.length === 0) throw badRequest('images_cursor is not valid; pass the next_images_cursor of a previous page');
+    return `${prefix}${rest}`;
+  }
+
   async list(prefix: string): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
-    let token: string | undefined;
+    let cursor: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) {
-        if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+      const page = await this.listPage(prefix, { limit: 1000, cursor });
+      out.push(...page.objects);
+      cursor = page.nextCursor;
+    } while (cursor);
     return out;
   }
 
@@ -51,9 +72,9 @@ export class S3ImageStore implements ImageStore {
     let deleted = 0;
     for (let i = 0; i < keys.length; i += 1000) {
       const chunk = keys.slice(i, i + 1000);
-      const out = await this.client.send(
+      const out = await storeCall(() => this.client.send(
         new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: false } }),
-      );
+      ));
       if (out.Errors?.length) {
         throw new Error(`could not delete ${out.Errors.length} objects: ${out.Errors[0]?.Code ?? 'unknown'}`);
       }

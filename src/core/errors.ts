@@ -39,6 +39,25 @@ export class ProviderUnavailableError extends HttpError {
   }
 }
 
+/** A service the platform depends on is down, too slow or unreachable: a 503 with Retry-After. */
+export class DependencyUnavailableError extends HttpError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 5,
+  ) {
+    super(503, message, { 'Retry-After': String(retryAfterSeconds) });
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
+/** Storage (S3, DynamoDB) is down, too slow or unreachable — never blamed on a model. */
+export class StorageUnavailableError extends DependencyUnavailableError {
+  constructor(retryAfterSeconds = 5) {
+    super('Storage is unavailable; try again shortly', retryAfterSeconds);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
 /** The caller went away; remaining work should stop. */
 export class CancelledError extends Error {
   constructor() {

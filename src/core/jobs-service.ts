@@ -3,8 +3,11 @@
  */
 import { badRequest, forbidden, notFound } from './errors';
 import type { Caller, ImageStore, SessionStore } from './ports';
-import { JOB_ID_PATTERN, jobListQuerySchema } from './schemas';
+import { JOB_ID_PATTERN, jobGetQuerySchema, jobListQuerySchema } from './schemas';
 import { imageKey } from './story-service';
+
+/** Bytes of records one page of a job carries at most (Lambda answers at most 6 MB). */
+export const JOB_PAGE_RECORD_BYTES = 4_000_000;
 
 export interface JobsDeps {
   sessions: SessionStore;
@@ -36,34 +39,43 @@ export class JobsService {
     return result;
   }
 
-  /** The caller's view of a job; 403 when the id is another user's, 404 when unknown. */
-  private async load(caller: Caller, jobIdRaw: string | undefined) {
-    const jobId = this.checkJobId(jobIdRaw);
-    const [records, objects] = await Promise.all([
-      this.deps.sessions.jobRecords(caller.sub, jobId),
-      this.deps.images.list(imageKey(caller.sub, jobId, '')),
-    ]);
-    if (records.length === 0 && objects.length === 0) {
-      const owner = await this.deps.sessions.jobOwner(jobId);
-      if (owner && owner !== caller.sub) throw forbidden('This job belongs to another user');
-      throw notFound(`Job ${jobId} not found`);
-    }
-    return { jobId, records, objects };
+  /** 403 when the id is another user's, 404 when nobody has it. */
+  private async missing(caller: Caller, jobId: string): Promise<never> {
+    const owner = await this.deps.sessions.jobOwner(jobId);
+    if (owner && owner !== caller.sub) throw forbidden('This job belongs to another user');
+    throw notFound(`Job ${jobId} not found`);
   }
 
-  async get(caller: Caller, jobIdRaw: string | undefined): Promise<Record<string, unknown>> {
-    const { jobId, records, objects } = await this.load(caller, jobIdRaw);
+  /**
+   * One page of the caller's job: its records (oldest first) and its images, each with its own
+   * cursor, at most `limit` of each and a bounded number of bytes, so no answer can outgrow
+   * Lambda's response limit. `status` is `incomplete` while any call of the job has written
+   * its first artifact but not completed (or crashed before completing).
+   */
+  async get(caller: Caller, jobIdRaw: string | undefined, query: Record<string, string | undefined> = {}): Promise<Record<string, unknown>> {
+    const jobId = this.checkJobId(jobIdRaw);
+    const parsed = jobGetQuerySchema.safeParse(query);
+    if (!parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? 'Invalid query');
+    const { limit = 20, records_cursor, images_cursor } = parsed.data;
+    const [recs, imgs, incomplete] = await Promise.all([
+      this.deps.sessions.jobRecords(caller.sub, jobId, { limit, cursor: records_cursor, maxBytes: JOB_PAGE_RECORD_BYTES }),
+      this.deps.images.listPage(imageKey(caller.sub, jobId, ''), { limit, cursor: images_cursor }),
+      this.deps.sessions.hasIncomplete(caller.sub, jobId),
+    ]);
+    const firstPage = records_cursor === undefined && images_cursor === undefined;
+    if (firstPage && recs.records.length === 0 && imgs.objects.length === 0) return this.missing(caller, jobId);
     const images = await Promise.all(
-      objects.map(async (o) => ({
+      imgs.objects.map(async (o) => ({
         s3_uri: `s3://${this.deps.images.bucket}/${o.key}`,
         presigned_url: await this.deps.images.presignGet(o.key, this.deps.presignSeconds),
         size: o.size,
         last_modified: o.lastModified.toISOString(),
       })),
     );
-    const result = {
+    return {
       job_id: jobId,
-      records: records.map((r) => ({
+      status: incomplete ? 'incomplete' : 'complete',
+      records: recs.records.map((r) => ({
         route: r.route,
         timestamp: r.timestamp,
         created_at: r.createdAt,
@@ -73,14 +85,21 @@ export class JobsService {
         usage: r.usage ?? [],
         request: r.request,
         response: r.response,
+        ...(r.truncated ? { truncated: true } : {}),
       })),
       images,
+      next_records_cursor: recs.nextCursor ?? null,
+      next_images_cursor: imgs.nextCursor ?? null,
     };
-    return result;
   }
 
   async delete(caller: Caller, jobIdRaw: string | undefined): Promise<Record<string, unknown>> {
-    const { jobId, objects } = await this.load(caller, jobIdRaw);
+    const jobId = this.checkJobId(jobIdRaw);
+    const [first, objects] = await Promise.all([
+      this.deps.sessions.jobRecords(caller.sub, jobId, { limit: 1, maxBytes: JOB_PAGE_RECORD_BYTES }),
+      this.deps.images.list(imageKey(caller.sub, jobId, '')),
+    ]);
+    if (first.records.length === 0 && objects.length === 0) return this.missing(caller, jobId);
     // Images first: a failure leaves the records, so the job can still be found and retried.
     const deletedImages = await this.deps.images.deleteMany(objects.map((o) => o.key));
     const deletedRecords = await this.deps.sessions.deleteJob(caller.sub, jobId);

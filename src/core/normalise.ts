@@ -66,10 +66,17 @@ function orderParts<P extends { story_part: string }>(parts: readonly P[]): Chec
 /** Speakers of a story: the outline's speakers, Narrator first, de-duplicated. */
 export function outlineSpeakers(parts: ReadonlyArray<{ story_part_speakers: readonly string[] }>, extra: readonly string[] = []): string[] {
   const names: string[] = [NARRATOR];
-  for (const name of [...extra, ...parts.flatMap((p) => p.story_part_speakers)]) {
+  /** Lower-cased names already kept: one look-up per name, so linear in the number of names. */
+  const seen = new Set<string>([NARRATOR.toLowerCase()]);
+  const add = (name: string): void => {
     const clean = name.trim().replace(/\s+/g, ' ');
-    if (clean && !names.some((n) => n.toLowerCase() === clean.toLowerCase())) names.push(clean);
-  }
+    const key = clean.toLowerCase();
+    if (!clean || seen.has(key)) return;
+    seen.add(key);
+    names.push(clean);
+  };
+  for (const name of extra) add(name);
+  for (const part of parts) for (const name of part.story_part_speakers) add(name);
   return names;
 }
 

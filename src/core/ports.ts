@@ -101,6 +101,18 @@ export interface StoredObject {
   lastModified: Date;
 }
 
+/** One page of a listing: at most `limit` entries (and `maxBytes` of them where a store can tell), after `cursor`. */
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+  maxBytes: number;
+}
+
+export interface ObjectPage {
+  objects: StoredObject[];
+  nextCursor?: string;
+}
+
 /** Object storage for story images (S3 in every environment). */
 export interface ImageStore {
   readonly bucket: string;
@@ -108,6 +120,9 @@ export interface ImageStore {
   /** The object's bytes, or `null` when there is no such object. */
   get(key: string): Promise<Uint8Array | null>;
   presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  /** One page of the objects under a prefix, in key order. */
+  listPage(prefix: string, page: Omit<PageRequest, 'maxBytes'>): Promise<ObjectPage>;
+  /** Every object under a prefix (for deletes). */
   list(prefix: string): Promise<StoredObject[]>;
   deleteMany(keys: string[]): Promise<number>;
 }
@@ -120,9 +135,13 @@ export interface TrackingRecord {
   timestamp: number;
   createdAt: string;
   requestId: string;
+  /** The request as the route's schema parsed it (never the raw body). */
   request: unknown;
   response: unknown;
-  status: 'success' | 'error';
+  /** `incomplete`: written before the call's first artifact, and not (yet) completed. */
+  status: 'success' | 'error' | 'incomplete';
+  /** Request or response were cut to fit the item limit. */
+  truncated?: boolean;
   provider?: string;
   usage?: Array<TokenUsage & { model: string; latencyMs: number }>;
 }
@@ -132,6 +151,11 @@ export interface JobSummary {
   lastRoute: string;
   lastTimestamp: number;
   lastCreatedAt: string;
+}
+
+export interface RecordPage {
+  records: TrackingRecord[];
+  nextCursor?: string;
 }
 
 export interface JobPage {
@@ -147,8 +171,10 @@ export interface SessionStore {
   /** The user who first used a job id, if any. */
   jobOwner(jobId: string): Promise<string | undefined>;
   listJobs(userId: string, limit: number, cursor?: string): Promise<JobPage>;
-  /** A job's records, oldest first. */
-  jobRecords(userId: string, jobId: string): Promise<TrackingRecord[]>;
+  /** One page of a job's records, oldest first. */
+  jobRecords(userId: string, jobId: string, page: PageRequest): Promise<RecordPage>;
+  /** Whether any call of the job is still `incomplete`. */
+  hasIncomplete(userId: string, jobId: string): Promise<boolean>;
   deleteJob(userId: string, jobId: string): Promise<number>;
 }
 

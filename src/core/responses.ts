@@ -45,13 +45,17 @@ export const jobListResponse = z.object({
 });
 export const jobResponse = z.object({
   job_id: z.string(),
+  status: z.enum(['complete', 'incomplete']).describe('incomplete while a call has stored artifacts but not completed (or crashed)'),
+  next_records_cursor: z.string().nullable(),
+  next_images_cursor: z.string().nullable(),
   records: z.array(
     z.object({
       route: z.string(),
       timestamp: z.number(),
       created_at: z.string(),
       request_id: z.string(),
-      status: z.enum(['success', 'error']),
+      status: z.enum(['success', 'error', 'incomplete']),
+      truncated: z.boolean().optional().describe('request or response was cut to fit the tracking item limit'),
       provider: z.string().nullable(),
       usage: z.array(z.object({ model: z.string(), latencyMs: z.number(), inputTokens: z.number(), outputTokens: z.number() })),
       request: z.unknown(),

@@ -13,7 +13,7 @@ import { unauthorized } from './errors';
 import type { JobsService } from './jobs-service';
 import type { Caller } from './ports';
 import * as res from './responses';
-import { jobListQuerySchema, requestRules } from './schemas';
+import { jobGetQuerySchema, jobListQuerySchema, requestRules } from './schemas';
 import type { CallContext, ProgressEvent, StoryOperation, StoryService } from './story-service';
 
 /** The three Lambda functions of the API (each an image in ECR). */
@@ -86,8 +86,8 @@ export function userRoute(spec: RouteSpec & { agent: boolean }, handle: (s: Rout
 }
 
 /** A story route: validated, run and tracked by the story core under the route's name. */
-function storyRoute(spec: Omit<RouteSpec, 'method' | 'query'>, op: StoryOperation): Route {
-  return userRoute({ ...spec, method: 'POST', agent: true }, (s, r, ctx) => s.story.run(spec.name, r.body, ctx, op));
+function storyRoute<T>(spec: Omit<RouteSpec, 'method' | 'query' | 'body'>, op: StoryOperation<T>): Route {
+  return userRoute({ ...spec, method: 'POST', agent: true, body: op.rule.schema }, (s, r, ctx) => s.story.run(spec.name, r.body, ctx, op));
 }
 
 export function publicRoute(spec: RouteSpec, handle: (s: RouteServices) => unknown): Route {
@@ -96,36 +96,36 @@ export function publicRoute(spec: RouteSpec, handle: (s: RouteServices) => unkno
 
 export const ROUTES: readonly Route[] = [
   storyRoute(
-    { name: 'generate_topics_ideas', path: '/generate-topics-ideas', summary: 'Topic ideas for a fiction or non-fiction story', lambda: 'text-regen', streams: false, body: requestRules.topics.schema, response: res.topicsResponse },
-    (story, body, ctx) => story.topics(body, ctx),
+    { name: 'generate_topics_ideas', path: '/generate-topics-ideas', summary: 'Topic ideas for a fiction or non-fiction story', lambda: 'text-regen', streams: false, response: res.topicsResponse },
+    { rule: requestRules.topics, execute: (story, input, ctx, jobId) => story.topics(input, ctx, jobId), artifacts: false },
   ),
   storyRoute(
-    { name: 'generate_story_outline_description', path: '/generate-story-outline', summary: 'A three-part outline with speakers', lambda: 'text-regen', streams: false, body: requestRules.outline.schema, response: res.outlineResponse },
-    (story, body, ctx) => story.outline(body, ctx),
+    { name: 'generate_story_outline_description', path: '/generate-story-outline', summary: 'A three-part outline with speakers', lambda: 'text-regen', streams: false, response: res.outlineResponse },
+    { rule: requestRules.outline, execute: (story, input, ctx, jobId) => story.outline(input, ctx, jobId), artifacts: false },
   ),
   storyRoute(
-    { name: 'generate_entire_story', path: '/generate-story', summary: 'The whole story, in panels (visual) or sections (audio)', lambda: 'text-regen', streams: true, body: requestRules.story.schema, response: res.storyResponse },
-    (story, body, ctx) => story.story(body, ctx),
+    { name: 'generate_entire_story', path: '/generate-story', summary: 'The whole story, in panels (visual) or sections (audio)', lambda: 'text-regen', streams: true, response: res.storyResponse },
+    { rule: requestRules.story, execute: (story, input, ctx, jobId) => story.story(input, ctx, jobId), artifacts: false },
   ),
   storyRoute(
-    { name: 'regenerate_story_segment', path: '/regenerate-segment', summary: 'Rewrites one segment as the user asks', lambda: 'text-regen', streams: false, body: requestRules.segment.schema, response: res.segmentResponse },
-    (story, body, ctx) => story.segment(body, ctx),
+    { name: 'regenerate_story_segment', path: '/regenerate-segment', summary: 'Rewrites one segment as the user asks', lambda: 'text-regen', streams: false, response: res.segmentResponse },
+    { rule: requestRules.segment, execute: (story, input, ctx, jobId) => story.segment(input, ctx, jobId), artifacts: false },
   ),
   storyRoute(
-    { name: 'generate_entire_story_image', path: '/generate-story-image', summary: 'One picture per panel, stored in S3', lambda: 'image-regen', streams: true, body: requestRules.image.schema, response: res.storyImageResponse },
-    (story, body, ctx) => story.storyImages(body, ctx),
+    { name: 'generate_entire_story_image', path: '/generate-story-image', summary: 'One picture per panel, stored in S3', lambda: 'image-regen', streams: true, response: res.storyImageResponse },
+    { rule: requestRules.image, check: (story, input) => story.checkScenes(input), execute: (story, input, ctx, jobId) => story.storyImages(input, ctx, jobId), artifacts: true },
   ),
   storyRoute(
-    { name: 'regenerate_segment_image', path: '/regenerate-segment-image', summary: "Redraws one of the caller's panel images as the user asks", lambda: 'image-regen', streams: false, body: requestRules.regenerateImage.schema, response: res.regenerateImageResponse },
-    (story, body, ctx) => story.regenerateImage(body, ctx),
+    { name: 'regenerate_segment_image', path: '/regenerate-segment-image', summary: "Redraws one of the caller's panel images as the user asks", lambda: 'image-regen', streams: false, response: res.regenerateImageResponse },
+    { rule: requestRules.regenerateImage, check: (story, input, ctx) => void story.originalImage(input, ctx.caller), execute: (story, input, ctx, jobId) => story.regenerateImage(input, ctx, jobId), artifacts: true },
   ),
   userRoute(
     { name: 'list_jobs', method: 'GET', path: '/jobs', summary: "The caller's jobs, newest first, paginated", lambda: 'data-ops', streams: false, agent: false, query: jobListQuerySchema, response: res.jobListResponse },
     (s, r, ctx) => s.jobs.list(ctx.caller, r.query),
   ),
   userRoute(
-    { name: 'get_job', method: 'GET', path: '/jobs/{job_id}', summary: "One of the caller's jobs: every call and its images (fresh URLs)", lambda: 'data-ops', streams: false, agent: false, response: res.jobResponse },
-    (s, r, ctx) => s.jobs.get(ctx.caller, r.params.job_id),
+    { name: 'get_job', method: 'GET', path: '/jobs/{job_id}', summary: "One of the caller's jobs, a page at a time: its calls and its images (fresh URLs)", lambda: 'data-ops', streams: false, agent: false, query: jobGetQuerySchema, response: res.jobResponse },
+    (s, r, ctx) => s.jobs.get(ctx.caller, r.params.job_id, r.query),
   ),
   userRoute(
     { name: 'delete_job', method: 'DELETE', path: '/jobs/{job_id}', summary: "Deletes one of the caller's jobs: its records and images", lambda: 'data-ops', streams: false, agent: false, response: res.jobDeleteResponse },

@@ -42,8 +42,10 @@ const text = (name: string, max = 20_000) =>
     .min(1, { error: `${name} must not be empty` })
     .max(max, { error: `${name} must be at most ${max} characters` });
 
-const jobId = z.string({ error: 'job_id must be a string' }).regex(JOB_ID_PATTERN, { error: JOB_ID_MESSAGE });
-const modelId = z.string({ error: 'model_id must be a string' }).trim().min(1, { error: 'model_id must not be empty' });
+const jobId = z.string({ error: 'job_id must be a string' }).max(128, { error: JOB_ID_MESSAGE }).regex(JOB_ID_PATTERN, { error: JOB_ID_MESSAGE });
+const modelId = z.string({ error: 'model_id must be a string' }).trim().min(1, { error: 'model_id must not be empty' }).max(200, { error: 'model_id must be at most 200 characters' });
+/** A `user_id` in a body is accepted and ignored: identity comes from the verified token only (spec). Never stored. */
+const ignoredUserId = z.unknown().transform((): undefined => undefined).optional();
 
 const storyType = z.enum(['visual', 'audio'], { error: 'story_type must be either "visual" or "audio"' });
 
@@ -58,7 +60,7 @@ const sharedShape = {
   audio_length: integer('audio_length', AUDIO_MINUTES_MIN, AUDIO_MINUTES_MAX).optional(),
   job_id: jobId.optional(),
   model_id: modelId.optional(),
-  user_id: z.unknown().optional(),
+  user_id: ignoredUserId,
 };
 
 const speakerName = text('speaker', 100);
@@ -93,10 +95,19 @@ export type StoryPart = z.infer<typeof storyPartSchema>;
 
 export const topicsRequestSchema = z.object({
   genre: z.enum(['fiction', 'non-fiction'], { error: 'genre must be either "fiction" or "non-fiction"' }),
-  topics: z.union([text('topics', 2000), z.array(text('topics', 200)).min(1).transform((a) => a.join(', '))]),
+  // The 2,000-character cap holds however topics arrive: as one string, or as a list joined with ", ".
+  topics: z.union([
+    text('topics', 2000),
+    z
+      .array(text('topics', 200), { error: 'topics must be a string or an array of strings' })
+      .min(1, { error: 'topics must not be empty' })
+      .max(100, { error: 'topics must have at most 100 entries' })
+      .transform((a) => a.join(', '))
+      .pipe(z.string().max(2000, { error: 'topics must be at most 2000 characters' })),
+  ]),
   job_id: jobId.optional(),
   model_id: modelId.optional(),
-  user_id: z.unknown().optional(),
+  user_id: ignoredUserId,
 });
 export type TopicsRequest = z.infer<typeof topicsRequestSchema>;
 
@@ -150,6 +161,23 @@ export const segmentRequestSchema = z.object({
 });
 export type SegmentRequest = z.infer<typeof segmentRequestSchema>;
 
+/** A written story sent back for illustration (the /generate-story result's parts), every field capped. */
+const storyPartInput = z.object({
+  story_part: text('story_part', 50),
+  sections: z
+    .array(
+      z.object({
+        section_num: integer('section_num', 1, 10_000),
+        segments: z
+          .array(z.object({ segment_num: integer('segment_num', 1, 10_000), segment_content: z.string().max(20_000), speaker: speakerName }))
+          .min(1, { error: 'every section of complete_story_parts must have segments' })
+          .max(50, { error: 'a section of complete_story_parts has at most 50 segments' }),
+      }),
+    )
+    .min(1, { error: 'every part of complete_story_parts must have sections' })
+    .max(60, { error: 'a part of complete_story_parts has at most 60 sections' }),
+});
+
 const imageSegmentSchema = z.object({
   story_segment_content: text('story_segment_content', 5000),
   story_segment_number: integer('story_segment_number', 1, 10_000),
@@ -163,12 +191,13 @@ export const imageRequestSchema = z.object({
     .max(200)
     .optional(),
   complete_story_parts: z
-    .array(storyPartSchema, { error: 'complete_story_parts must be the story_parts array of a written story' })
+    .array(storyPartInput, { error: 'complete_story_parts must be the story_parts array of a written story' })
+    .max(3, { error: 'complete_story_parts must have at most 3 parts' })
     .optional(),
   art_style: text('art_style', 200),
   number_of_panels: integer('number_of_panels', 1, PANELS_MAX),
   job_id: jobId,
-  user_id: z.unknown().optional(),
+  user_id: ignoredUserId,
 });
 export type ImageRequestBody = z.infer<typeof imageRequestSchema>;
 
@@ -177,20 +206,33 @@ export const regenerateImageRequestSchema = z.object({
   original_segment_image_s3_uri: text('original_segment_image_s3_uri', 2048),
   job_id: jobId,
   art_style: z.string().max(200).optional(),
-  user_id: z.unknown().optional(),
+  user_id: ignoredUserId,
 });
 export type RegenerateImageRequest = z.infer<typeof regenerateImageRequestSchema>;
 
-const LIMIT_MESSAGE = 'limit must be an integer between 1 and 100';
+/** A `limit` query parameter: digits, 1..max. */
+function pageLimit(max: number) {
+  const message = `limit must be an integer between 1 and ${max}`;
+  return z
+    .string()
+    .max(4, { error: message })
+    .regex(/^\d+$/, { error: message })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { error: message }).max(max, { error: message }))
+    .optional();
+}
+
 /** `GET /jobs?limit=&cursor=` */
 export const jobListQuerySchema = z.object({
-  limit: z
-    .string()
-    .regex(/^\d+$/, { error: LIMIT_MESSAGE })
-    .transform(Number)
-    .pipe(z.number().int().min(1, { error: LIMIT_MESSAGE }).max(100, { error: LIMIT_MESSAGE }))
-    .optional(),
+  limit: pageLimit(100),
   cursor: z.string().max(4096, { error: 'cursor is too long' }).optional(),
+});
+
+/** `GET /jobs/{job_id}?limit=&records_cursor=&images_cursor=` */
+export const jobGetQuerySchema = z.object({
+  limit: pageLimit(50),
+  records_cursor: z.string().max(1024, { error: 'records_cursor is too long' }).optional(),
+  images_cursor: z.string().max(2048, { error: 'images_cursor is too long' }).optional(),
 });
 
 // ---- validation -----------------------------------------------------------------------

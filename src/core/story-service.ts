@@ -2,9 +2,10 @@
  * The story core: the six story routes, independent of how they are reached (Lambda,
  * Express agent, CLI) and of which providers and stores sit behind the ports.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { z } from 'zod';
 import { mapSettled } from './concurrency';
-import { badGateway, badRequest, forbidden, HttpError, isAbortError, notFound, ProviderUnavailableError } from './errors';
+import { badGateway, badRequest, forbidden, HttpError, isAbortError, notFound, ProviderUnavailableError, StorageUnavailableError } from './errors';
 import {
   normaliseOutline,
   normaliseSegment,
@@ -13,21 +14,24 @@ import {
   outlineSpeakers,
   type Checked,
 } from './normalise';
-import type { Caller, Clock, ImageModel, ImageStore, SessionStore, Telemetry, TextModel, TokenUsage } from './ports';
+import type { Caller, Clock, ImageModel, ImageStore, SessionStore, Telemetry, TextModel, TokenUsage, TrackingRecord } from './ports';
 import { renderPrompt, storyTask, type TextTask } from './prompts';
 import { ProseStream } from './prose-stream';
 import {
-  JOB_ID_PATTERN,
   NARRATOR,
   outlineResultSchema,
-  requestRules,
   segmentResultSchema,
   storyResultSchema,
   topicsResultSchema,
   validateRequest,
   type ImageRequestBody,
   type ImageSegmentInput,
+  type OutlineRequest,
+  type RegenerateImageRequest,
   type RequestRule,
+  type SegmentRequest,
+  type StoryRequest,
+  type TopicsRequest,
 } from './schemas';
 
 export interface StorySettings {
@@ -75,8 +79,17 @@ function proseReporter(onProgress: (event: ProgressEvent) => void): { push: (fra
   };
 }
 
-/** One story operation: validates its body and does the work; `run` tracks it. */
-export type StoryOperation = (story: StoryService, body: Record<string, unknown>, ctx: CallContext) => Promise<RouteOutcome>;
+/**
+ * One story operation: the rule its body must pass, the work on the validated input, and
+ * whether it stores artifacts (then a tracking record is written before the first one).
+ */
+export interface StoryOperation<T> {
+  rule: RequestRule<T>;
+  /** Checks of the input that need the caller or the platform (a 4xx here is not tracked). */
+  check?(story: StoryService, input: T, ctx: CallContext): void;
+  execute(story: StoryService, input: T, ctx: CallContext, jobId: string): Promise<RouteOutcome>;
+  artifacts: boolean;
+}
 
 export interface CallContext {
   caller: Caller;
@@ -118,69 +131,81 @@ export class StoryService {
     return { text: this.deps.text.provider, image: this.deps.image.provider };
   }
 
-  /** Runs one story operation under a route name and tracks it; returns the route's result. */
-  async run(route: string, body: Record<string, unknown>, ctx: CallContext, op: StoryOperation): Promise<Record<string, unknown>> {
+  /**
+   * Runs one story operation under a route name: validates the body (a 400 is the caller's and
+   * is not tracked), then does the work and tracks it with the request as the schema parsed it
+   * — never the raw body. An operation that stores artifacts is recorded as `incomplete`
+   * before its first artifact (storage down means a 503 before any work) and completed after
+   * its last, so a crash in between leaves a job that says so.
+   */
+  async run<T>(route: string, body: Record<string, unknown>, ctx: CallContext, op: StoryOperation<T>): Promise<Record<string, unknown>> {
+    const input = validateRequest(body, op.rule);
+    // Large bodies make validation, the model's work and tracking each a sizeable piece of
+    // synchronous work: each starts in a turn of its own so they never add up in one.
+    await nextTurn();
+    op.check?.(this, input, ctx);
+    const given = (input as { job_id?: unknown }).job_id;
+    const jobId = typeof given === 'string' ? given : this.deps.newId();
     const started = this.deps.clock.now();
+    const track = (response: Record<string, unknown>, status: TrackingRecord['status'], usage: UsageRow[]) => this.track(ctx, route, jobId, started, input, response, status, usage);
+    if (op.artifacts) {
+      await this.deps.sessions.claimJob(jobId, ctx.caller.sub);
+      await this.deps.sessions.record(this.recordOf(ctx, route, jobId, started, input, { started: new Date(started).toISOString() }, 'incomplete', []));
+    }
     let outcome: RouteOutcome;
     try {
-      outcome = await op(this, body, ctx);
+      outcome = await op.execute(this, input, ctx, jobId);
     } catch (err) {
       this.deps.telemetry.count(`route_error.${route}`);
-      const jobId = typeof body.job_id === 'string' && JOB_ID_PATTERN.test(body.job_id) ? body.job_id : undefined;
-      // Validation failures are the caller's to fix; model and store failures (throttling included) are tracked.
+      // Caller mistakes found during the work are not tracked; model and store failures (throttling included) are.
       const callersFault = err instanceof HttpError && err.status < 500 && !(err instanceof ProviderUnavailableError);
-      if (jobId && !callersFault && !isAbortError(err)) {
-        await this.track(ctx, route, jobId, started, body, { error: err instanceof Error ? err.message : String(err) }, 'error', []);
-      }
+      if (op.artifacts || (!callersFault && !isAbortError(err))) await track({ error: err instanceof Error ? err.message : String(err) }, 'error', []);
       throw err;
     }
-    await this.track(ctx, route, outcome.jobId, started, body, outcome.tracked, 'success', outcome.usage);
+    await track(outcome.tracked, 'success', outcome.usage);
     return outcome.result;
   }
 
+  private recordOf(ctx: CallContext, route: string, jobId: string, timestamp: number, request: unknown, response: Record<string, unknown>, status: TrackingRecord['status'], usage: UsageRow[]): TrackingRecord {
+    return {
+      userId: ctx.caller.sub,
+      jobId,
+      route,
+      timestamp,
+      createdAt: new Date(timestamp).toISOString(),
+      requestId: ctx.requestId,
+      request,
+      response,
+      status,
+      provider: route.includes('image') ? this.deps.image.provider : this.deps.text.provider,
+      usage,
+    };
+  }
+
+  /** Records a finished call; a tracking failure is logged and counted, never a failed story. */
   private async track(
     ctx: CallContext,
     route: string,
     jobId: string,
     timestamp: number,
-    request: Record<string, unknown>,
+    request: unknown,
     response: Record<string, unknown>,
-    status: 'success' | 'error',
+    status: TrackingRecord['status'],
     usage: UsageRow[],
   ): Promise<void> {
     const { sessions, telemetry } = this.deps;
     try {
       await sessions.claimJob(jobId, ctx.caller.sub);
-      await sessions.record({
-        userId: ctx.caller.sub,
-        jobId,
-        route,
-        timestamp,
-        createdAt: new Date(timestamp).toISOString(),
-        requestId: ctx.requestId,
-        request,
-        response,
-        status,
-        provider: route.includes('image') ? this.deps.image.provider : this.deps.text.provider,
-        usage,
-      });
+      await nextTurn();
+      await sessions.record(this.recordOf(ctx, route, jobId, timestamp, request, response, status, usage));
       telemetry.count('tracking_records');
     } catch (err) {
       telemetry.count('tracking_failures');
-      telemetry.log('error', 'tracking failed; the story is unaffected', {
-        route,
-        job_id: jobId,
-        request_id: ctx.requestId,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      telemetry.log('error', 'tracking failed; the story is unaffected', { route, job_id: jobId, error: err instanceof Error ? err : String(err) });
     }
   }
 
   // ---- helpers --------------------------------------------------------------------------
-
-  private validate<T>(body: Record<string, unknown>, rule: RequestRule<T>): T {
-    return validateRequest(body, rule);
-  }
 
   /** Resolves `model_id` against the allowlist; returns the provider-local id. */
   resolveModel(requested: string | undefined): { full: string; local: string } {
@@ -189,10 +214,6 @@ export class StoryService {
     const full = allowedModels.find((m) => m === wanted || m === `bedrock/${wanted}`);
     if (!full) throw badRequest(`model_id "${wanted}" is not supported; choose one of: ${allowedModels.join(', ')}`);
     return { full, local: full.replace(/^bedrock\//, '') };
-  }
-
-  private jobIdOf(value: { job_id?: string }): string {
-    return value.job_id ?? this.deps.newId();
   }
 
   private stamp(): string {
@@ -216,6 +237,7 @@ export class StoryService {
       ctx.onProgress?.({ type: 'stage', stage: 'writing', detail: attempt > 1 ? `attempt ${attempt}` : undefined });
       const prose = ctx.onProgress ? proseReporter(ctx.onProgress) : undefined;
       const t0 = clock.now();
+      await nextTurn();
       const out = await text.generate({
         task,
         prompt,
@@ -252,10 +274,8 @@ export class StoryService {
 
   // ---- text routes ----------------------------------------------------------------------
 
-  async topics(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
-    const input = this.validate(body, requestRules.topics);
+  async topics(input: TopicsRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
     const model = this.resolveModel(input.model_id);
-    const jobId = this.jobIdOf(input);
     const { value, usage, model: madeBy } = await this.generateText({ kind: 'topics', input }, topicsResultSchema, normaliseTopics, model.local, jobId, ctx);
     const result = {
       ...value,
@@ -264,10 +284,8 @@ export class StoryService {
     return { jobId, result, tracked: result, usage };
   }
 
-  async outline(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
-    const input = this.validate(body, requestRules.outline);
+  async outline(input: OutlineRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
     const model = this.resolveModel(input.model_id);
-    const jobId = this.jobIdOf(input);
     const { value, usage, model: madeBy } = await this.generateText(
       { kind: 'outline', input },
       outlineResultSchema,
@@ -281,10 +299,8 @@ export class StoryService {
     return { jobId, result, tracked: result, usage };
   }
 
-  async story(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
-    const input = this.validate(body, requestRules.story);
+  async story(input: StoryRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
     const model = this.resolveModel(input.model_id);
-    const jobId = this.jobIdOf(input);
     const speakers = outlineSpeakers(input.story_outline_description);
     const task = storyTask(input, speakers);
     if (task.kind !== 'story') throw new Error('unreachable');
@@ -305,10 +321,8 @@ export class StoryService {
     return { jobId, result, tracked: result, usage };
   }
 
-  async segment(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
-    const input = this.validate(body, requestRules.segment);
+  async segment(input: SegmentRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
     const model = this.resolveModel(input.model_id);
-    const jobId = this.jobIdOf(input);
     const speakers = outlineSpeakers([], [input.original_story_segment.speaker, ...input.original_story_segments.map((s) => s.speaker)]);
     const { value, usage, model: madeBy } = await this.generateText(
       { kind: 'segment', input, speakers },
@@ -340,10 +354,19 @@ export class StoryService {
     return scenes;
   }
 
-  async storyImages(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
-    const input = this.validate(body, requestRules.image);
+  /** The scenes to draw: the segments sent, or one per section of the story sent. */
+  static scenesOf(input: ImageRequestBody): ImageSegmentInput[] {
+    return input.story_segments?.length ? input.story_segments : StoryService.scenesFromStory(input.complete_story_parts ?? []);
+  }
+
+  /** A story without any text to draw is the caller's mistake (400), not the image model's. */
+  checkScenes(input: ImageRequestBody): void {
+    if (StoryService.scenesOf(input).length === 0) throw badRequest('complete_story_parts has no segment text to illustrate');
+  }
+
+  async storyImages(input: ImageRequestBody, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
     const { image, images, settings, telemetry } = this.deps;
-    const scenes = input.story_segments?.length ? input.story_segments : StoryService.scenesFromStory(input.complete_story_parts ?? []);
+    const scenes = StoryService.scenesOf(input);
     const panels = scenes.slice(0, input.number_of_panels);
     const sub = ctx.caller.sub;
     ctx.onProgress?.({ type: 'stage', stage: 'illustrating', detail: `${panels.length} panels` });
@@ -354,12 +377,12 @@ export class StoryService {
       const generated = await image.generate({
         prompt: scene.story_segment_content,
         artStyle: input.art_style,
-        seed: `${input.job_id}:${n}`,
+        seed: `${jobId}:${n}`,
         width: settings.imageWidth,
         height: settings.imageHeight,
         signal: ctx.signal,
       });
-      const key = imageKey(sub, input.job_id, `segment_${n}.png`);
+      const key = imageKey(sub, jobId, `segment_${n}.png`);
       await images.put(key, generated.png, 'image/png');
       const segment = {
         ...scene,
@@ -374,15 +397,18 @@ export class StoryService {
     const failures = settled.flatMap((s) => (s.ok ? [] : [s.error]));
     for (const err of failures) {
       telemetry.count('panel_failures');
-      telemetry.log('warn', 'panel image failed', { job_id: input.job_id, error: err instanceof Error ? err.message : String(err) });
+      telemetry.log('warn', 'panel image failed', { job_id: jobId, error: err instanceof Error ? err.message : String(err) });
     }
+    // Storage that fails is storage's failure (503), never blamed on the image model.
+    const storage = failures.find((e) => e instanceof StorageUnavailableError);
+    if (storage) throw storage;
     if (made.length === 0) {
       const first = failures[0];
       if (first instanceof HttpError || isAbortError(first)) throw first;
       throw badGateway('The image model could not draw any panel');
     }
     const metadata: Record<string, unknown> = this.meta(
-      { art_style: input.art_style, number_of_panels: input.number_of_panels, job_id: input.job_id },
+      { art_style: input.art_style, number_of_panels: input.number_of_panels, job_id: jobId },
       ctx.caller,
       image.provider,
     );
@@ -392,7 +418,7 @@ export class StoryService {
     }
     const result = { story_segments: made, metadata };
     const tracked = { story_segments: made.map(({ image_presigned_url: _url, ...rest }) => rest), metadata };
-    return { jobId: input.job_id, result, tracked, usage: [] };
+    return { jobId, result, tracked, usage: [] };
   }
 
   /** The caller's own image key from an s3:// URI, or a 400/403. */
@@ -408,13 +434,17 @@ export class StoryService {
     return key;
   }
 
-  async regenerateImage(body: Record<string, unknown>, ctx: CallContext): Promise<RouteOutcome> {
-    const input = this.validate(body, requestRules.regenerateImage);
-    const { image, images, settings } = this.deps;
-    const key = this.ownImageKey(input.original_segment_image_s3_uri, ctx.caller);
+  /** The caller's own segment image and its segment number, or a 400/403. */
+  originalImage(input: RegenerateImageRequest, caller: Caller): { key: string; n: number } {
+    const key = this.ownImageKey(input.original_segment_image_s3_uri, caller);
     const m = SEGMENT_KEY.exec(key);
     if (!m) throw badRequest('original_segment_image_s3_uri must name a segment image (segment_<n>.png)');
-    const n = Number(m[1]);
+    return { key, n: Number(m[1]) };
+  }
+
+  async regenerateImage(input: RegenerateImageRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
+    const { image, images, settings } = this.deps;
+    const { key, n } = this.originalImage(input, ctx.caller);
     const original = await images.get(key);
     if (!original) throw notFound('The original segment image does not exist');
     ctx.onProgress?.({ type: 'stage', stage: 'illustrating', detail: `segment ${n}` });
@@ -424,16 +454,16 @@ export class StoryService {
       instruction: input.user_request,
       prompt: input.user_request,
       artStyle: input.art_style ?? '',
-      seed: `${input.job_id}:${n}:${ts}`,
+      seed: `${jobId}:${n}:${ts}`,
       width: settings.imageWidth,
       height: settings.imageHeight,
       signal: ctx.signal,
     });
-    const newKey = imageKey(ctx.caller.sub, input.job_id, `segment_${n}_regenerated_${ts}.png`);
+    const newKey = imageKey(ctx.caller.sub, jobId, `segment_${n}_regenerated_${ts}.png`);
     await images.put(newKey, edited.png, 'image/png');
     const uri = `s3://${images.bucket}/${newKey}`;
     const metadata = this.meta(
-      { user_request: input.user_request, original_segment_image_s3_uri: input.original_segment_image_s3_uri, job_id: input.job_id },
+      { user_request: input.user_request, original_segment_image_s3_uri: input.original_segment_image_s3_uri, job_id: jobId },
       ctx.caller,
       image.provider,
     );
@@ -442,6 +472,6 @@ export class StoryService {
       new_story_segment_image_presigned_url: await images.presignGet(newKey, settings.presignSeconds),
       metadata,
     };
-    return { jobId: input.job_id, result, tracked: { new_story_segment_image_s3_uri: uri, metadata }, usage: [] };
+    return { jobId, result, tracked: { new_story_segment_image_s3_uri: uri, metadata }, usage: [] };
   }
 }

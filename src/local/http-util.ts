@@ -1,6 +1,6 @@
 /** Small helpers shared by the local servers. */
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 /** Listens on 127.0.0.1 (port 0 = any free port) and returns the base URL. */
 export async function listenLocal(server: http.Server, port = 0): Promise<string> {
@@ -51,4 +51,24 @@ export function waitUnlessClosed(ms: number, res: Closable): Promise<boolean> {
     }, ms);
     res.once('close', onClose);
   });
+}
+
+/** Whether an IP address is one of this machine's loopback addresses (127.0.0.0/8, ::1). */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = /^(?:::ffff:)?(\d+)\.\d+\.\d+\.\d+$/i.exec(address);
+  if (v4 && net.isIP(address.replace(/^::ffff:/i, '')) === 4) return v4[1] === '127';
+  if (net.isIP(address) !== 6) return false;
+  const list = new net.BlockList();
+  list.addAddress('::1', 'ipv6');
+  return list.check(address, 'ipv6');
+}
+
+/** Listens on `host` (port 0 = any free port) and returns the base URL. */
+export async function listenAt(server: http.Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }

@@ -10,7 +10,7 @@ import { TokenVerifier } from '../platform/auth';
 import { loadConfig } from '../platform/config';
 import type { Platform, PlatformParts } from '../platform/platform';
 import { createGateway } from './gateway';
-import { closeServer, listenLocal } from './http-util';
+import { closeServer, listenAt } from './http-util';
 import { createLocalPlatform } from './providers';
 import { startLocalServices, type LocalPorts, type LocalServices } from './services';
 
@@ -26,11 +26,11 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Serves a platform through the local gateway, with the Lambda handlers built over it. */
-export async function serveGateway(platform: Platform, port = 0): Promise<RunningGateway> {
+/** Serves a platform through the local gateway (on loopback), with the Lambda handlers built over it. */
+export async function serveGateway(platform: Platform, port = 0, host = '127.0.0.1'): Promise<RunningGateway> {
   if (!platform.config.auth) throw new Error('token verification settings (STORY42_COGNITO_*) are missing');
   const server = createGateway({ routes: platform.routes, handlers: lambdaHandlers(platform), verifier: new TokenVerifier(platform.config.auth) });
-  const url = await listenLocal(server, port);
+  const url = await listenAt(server, port, host);
   return { url, port: Number(new URL(url).port), server, stop: () => closeServer(server) };
 }
 
@@ -45,6 +45,8 @@ export interface LocalPlatform {
 export interface LocalPlatformOptions {
   dataDir: string;
   port: number;
+  /** The gateway's bind address: a loopback address (start.ts refuses any other). */
+  host?: string;
   ports: LocalPorts;
   parts?: PlatformParts;
 }
@@ -54,12 +56,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   const services = await startLocalServices({ dataDir: opts.dataDir, ports: opts.ports });
   try {
     const config = loadConfig({ STORY42_LOG_FORMAT: 'readable', STORY42_METRICS: 'off', ...process.env, ...services.env });
-    const platform = createLocalPlatform(config, {
-      health: () => ({ cognito: { endpoint: `http://127.0.0.1:${services.ports.cognito}`, user_pool_id: services.userPoolId, client_id: services.clientId } }),
-      ...opts.parts,
-    });
+    const platform = createLocalPlatform(config, opts.parts);
     await platform.ready();
-    const gateway = await serveGateway(platform, opts.port);
+    const gateway = await serveGateway(platform, opts.port, opts.host);
     return {
       url: gateway.url,
       port: gateway.port,

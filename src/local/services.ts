@@ -3,9 +3,15 @@
  * (DynamoDB) and cognito-local (Cognito, as a child process) — plus the bootstrap that
  * creates the bucket, the sessions table with its GSIs, the user pool, app client, groups
  * and demo user. Used by `npm start` and by the test suite alike.
+ *
+ * Every server listens on 127.0.0.1 only. The run is recorded in the data directory's pid file
+ * (run-file.ts): a start after a run that was killed ends what that run left behind, and
+ * cognito-local exits by itself when this process does. s3rver and dynalite run in this process;
+ * `suspend`/`resume` stop and restart one of them (fault tests).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import {
@@ -24,6 +30,8 @@ import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/clien
 import { z } from 'zod';
 import { LOCAL_CREDENTIALS } from '../aws/clients';
 import { SESSIONS_SCHEMA } from '../aws/sessions-schema';
+import { startIdOf } from './processes';
+import { createRunFile, dataDirArg, reclaimStaleRun, removeRunFile, updateRunFile } from './run-file';
 
 const LOCAL_REGION = 'us-east-1';
 
@@ -42,6 +50,9 @@ export interface LocalPorts {
   cognito: number;
 }
 
+/** The storage servers that can be stopped and started again while the platform runs. */
+export type StorageService = 's3' | 'dynamodb';
+
 export interface LocalServices {
   ports: LocalPorts;
   bucket: string;
@@ -50,6 +61,10 @@ export interface LocalServices {
   clientId: string;
   /** Environment for `loadConfig` pointing every store at the local servers. */
   env: Record<string, string>;
+  /** Closes that server and its open connections: requests to its port are refused until `resume`. */
+  suspend(name: StorageService): Promise<void>;
+  /** Starts it again on the same port with the same data (bucket, table and items). */
+  resume(name: StorageService): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -103,15 +118,21 @@ async function waitForPort(port: number, child: ChildProcess, what: string, time
   }
 }
 
-function startCognito(port: number, dir: string): ChildProcess {
+/** What our cognito-local child runs: marks it as ours in its command line (with the data directory). */
+export const COGNITO_BIN = require.resolve('cognito-local/lib/bin/start.js');
+/** Makes a child exit when its parent's stdin pipe closes (the parent exited, even by kill -9). */
+const EXIT_WITH_PARENT = path.join(__dirname, 'exit-with-parent.cjs');
+
+function startCognito(port: number, dir: string, dataDir: string): ChildProcess {
   mkdirSync(dir, { recursive: true });
-  const bin = require.resolve('cognito-local/lib/bin/start.js');
-  const child = spawn(process.execPath, [bin], {
+  const child = spawn(process.execPath, ['--require', EXIT_WITH_PARENT, COGNITO_BIN, dataDirArg(dataDir)], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DEBUG: '', NODE_NO_WARNINGS: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // stdin stays an open pipe the child watches: it closes when this process exits, however it exits.
+    stdio: ['pipe', 'ignore', 'pipe'],
   });
   child.stderr?.resume();
+  child.stdin?.on('error', () => undefined);
   return child;
 }
 
@@ -244,50 +265,137 @@ export interface StartOptions {
   bucket?: string;
   table?: string;
   users?: LocalUser[];
+  /** Where a note about cleaning up after a previous run goes (default: stderr). */
+  log?: (line: string) => void;
 }
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/** s3rver and dynalite are CommonJS libraries without types of their own. */
+interface S3rverInstance {
+  run(): Promise<unknown>;
+  close(): Promise<void>;
+  httpServer?: http.Server;
+}
+
+async function startS3(port: number, directory: string): Promise<Closable> {
+  await assertPortFree(port, 'STORY42_S3_PORT');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const S3rver = require('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
+  const s3rver = new S3rver({ port, address: '127.0.0.1', directory, silent: true });
+  await s3rver.run();
+  return {
+    close: async () => {
+      const closing = s3rver.close();
+      s3rver.httpServer?.closeAllConnections();
+      await closing;
+    },
+  };
+}
+
+async function startDynamo(port: number, dir: string): Promise<Closable> {
+  await assertPortFree(port, 'STORY42_DYNAMODB_PORT');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dynalite = require('dynalite') as (o: Record<string, unknown>) => http.Server;
+  const dyn = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    dyn.once('error', reject);
+    dyn.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    // dynalite's close stops the server, then closes its LevelDB store (so the directory can be opened again).
+    close: () =>
+      new Promise<void>((resolve) => {
+        dyn.close(() => resolve());
+        dyn.closeAllConnections();
+      }),
+  };
+}
+
+const defaultLog = (line: string) => void process.stderr.write(`${line}\n`);
 
 export async function startLocalServices(opts: StartOptions): Promise<LocalServices> {
   const bucket = opts.bucket ?? 'story42-local-story-images';
   const table = opts.table ?? 'story42-local-story-sessions';
   const { ports } = opts;
+  const dataDir = path.resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  // A previous run that was killed: end what it left running, or fail if it still runs.
+  await reclaimStaleRun(dataDir, { markers: [COGNITO_BIN], log: opts.log ?? defaultLog });
   await assertPortFree(ports.s3, 'STORY42_S3_PORT');
   await assertPortFree(ports.dynamodb, 'STORY42_DYNAMODB_PORT');
   await assertPortFree(ports.cognito, 'STORY42_COGNITO_PORT');
-  for (const d of ['s3', 'dynamodb', 'cognito']) mkdirSync(path.join(opts.dataDir, d), { recursive: true });
+  for (const d of ['s3', 'dynamodb', 'cognito']) mkdirSync(path.join(dataDir, d), { recursive: true });
+  createRunFile({ pid: process.pid, startId: startIdOf(), started: new Date().toISOString(), dataDir, ports, children: [] });
 
-  const stops: Array<() => Promise<void>> = [];
-  const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
+  const storage: Partial<Record<StorageService, Closable>> = {};
+  const starters: Record<StorageService, () => Promise<Closable>> = {
+    s3: () => startS3(ports.s3, path.join(dataDir, 's3')),
+    dynamodb: () => startDynamo(ports.dynamodb, path.join(dataDir, 'dynamodb')),
   };
-  try {
-    const cognitoChild = startCognito(ports.cognito, path.join(opts.dataDir, 'cognito'));
-    stops.push(() => stopChild(cognitoChild));
-
-    // s3rver and dynalite are CommonJS libraries without types of their own.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const S3rver = require('s3rver') as new (o: Record<string, unknown>) => { run(): Promise<unknown>; close(): Promise<void> };
-    const s3rver = new S3rver({ port: ports.s3, address: '127.0.0.1', directory: path.join(opts.dataDir, 's3'), silent: true });
-    await s3rver.run();
-    stops.push(() => s3rver.close());
-
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const dynalite = require('dynalite') as (o: Record<string, unknown>) => import('node:net').Server;
-    const dyn = dynalite({ path: path.join(opts.dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve, reject) => {
-      dyn.once('error', reject);
-      dyn.listen(ports.dynamodb, '127.0.0.1', () => resolve());
+  // suspend, resume and stop run one after the other.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = (work: () => Promise<void>): Promise<void> => {
+    const next = queue.then(work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const known = (name: StorageService): StorageService => {
+    if (!(name in starters)) throw new Error(`unknown storage service "${String(name)}": use s3 or dynamodb`);
+    return name;
+  };
+  let cognitoChild: ChildProcess | undefined;
+  let stopped = false;
+  const stopAll = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const name of ['dynamodb', 's3'] as const) {
+      const server = storage[name];
+      delete storage[name];
+      await server?.close().catch(() => undefined);
+    }
+    if (cognitoChild) await stopChild(cognitoChild);
+    removeRunFile(dataDir);
+  };
+  const stop = () => serially(stopAll);
+  const suspend = (name: StorageService) =>
+    serially(async () => {
+      const server = storage[known(name)];
+      delete storage[name];
+      await server?.close();
     });
-    stops.push(() => new Promise<void>((resolve) => dyn.close(() => resolve())));
+  const resume = (name: StorageService) =>
+    serially(async () => {
+      if (stopped) throw new Error(`cannot resume ${name}: the local services were stopped`);
+      storage[known(name)] ??= await starters[name]();
+    });
+
+  try {
+    const child = startCognito(ports.cognito, path.join(dataDir, 'cognito'), dataDir);
+    cognitoChild = child;
+    if (child.pid !== undefined) {
+      const pid = child.pid;
+      const entry = { name: 'cognito-local', pid, startId: startIdOf(pid), marker: COGNITO_BIN, port: ports.cognito, started: new Date().toISOString() };
+      updateRunFile(dataDir, (run) => ({ ...run, children: [...run.children, entry] }));
+    }
+
+    storage.s3 = await starters.s3();
+    storage.dynamodb = await starters.dynamodb();
 
     const s3 = new S3Client({ endpoint: `http://127.0.0.1:${ports.s3}`, forcePathStyle: true, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     await ensureBucket(s3, bucket);
     const ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${ports.dynamodb}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     await ensureSessionsTable(ddb, table);
 
-    await waitForPort(ports.cognito, cognitoChild, 'cognito-local');
+    await waitForPort(ports.cognito, child, 'cognito-local');
     const cognito = cognitoClient(ports.cognito);
-    const pool = await ensureUserPool(cognito, path.join(opts.dataDir, 'local-platform.json'), opts.users ?? [DEMO_USER, ADMIN_USER]);
-    const issuer = `http://127.0.0.1:${ports.cognito}/${pool.userPoolId}`;
+    const pool = await ensureUserPool(cognito, path.join(dataDir, 'local-platform.json'), opts.users ?? [DEMO_USER, ADMIN_USER]);
+    const endpoint = `http://127.0.0.1:${ports.cognito}`;
+    // `npm run token` finds the local Cognito here (GET /health names no ids).
+    updateRunFile(dataDir, (run) => ({ ...run, cognito: { endpoint, clientId: pool.clientId } }));
+    const issuer = `${endpoint}/${pool.userPoolId}`;
     const env: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
       STORY42_IMAGES_BUCKET: bucket,
@@ -299,7 +407,7 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
       STORY42_COGNITO_ISSUER: issuer,
       STORY42_COGNITO_JWKS_URI: `${issuer}/.well-known/jwks.json`,
     };
-    return { ports, bucket, table, userPoolId: pool.userPoolId, clientId: pool.clientId, env, stop };
+    return { ports, bucket, table, userPoolId: pool.userPoolId, clientId: pool.clientId, env, suspend, resume, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,11 +1,15 @@
 /**
  * `npm start`: the Story42 platform on this machine, no AWS account needed.
  */
+import { lookup } from 'node:dns/promises';
 import path from 'node:path';
 import { routeNamed } from '../core/routes';
 import { ConfigError, loadConfig } from '../platform/config';
-import { startLocalPlatform } from './platform';
-import { assertPortFree, DEMO_USER, PortInUseError } from './services';
+import { isLoopbackAddress } from './http-util';
+import { startLocalPlatform, type LocalPlatformOptions } from './platform';
+import { launchers, watchProcesses } from './processes';
+import { AlreadyRunningError, reclaimStaleRun, updateRunFile } from './run-file';
+import { assertPortFree, COGNITO_BIN, DEMO_USER, PortInUseError } from './services';
 import { scriptArgs } from './cli';
 
 const USAGE = `Usage: npm start
@@ -13,13 +17,17 @@ const USAGE = `Usage: npm start
 Runs the whole Story42 platform on this machine, no AWS account needed: local S3 (s3rver),
 DynamoDB (dynalite) and Cognito (cognito-local) servers with the images bucket, the sessions
 table and a demo user, and the API on http://127.0.0.1:PORT (GET ${routeNamed('health').path} answers 200 once
-everything is ready). Data survives restarts. Ctrl-C stops everything.
+everything is ready). Data survives restarts. Ctrl-C stops everything; so does the end of
+the process that started it. After a run that was killed (kill -9), the next start ends what
+that run left behind and says so.
 Then \`export TOKEN=$(npm run --silent token)\` gives the demo user's ID token.
 
 Arguments: none.  -h, --help  prints this text.
 
 Environment:
   PORT                     API port (default 3042)
+  STORY42_HOST             the API's bind address (default 127.0.0.1); loopback only: the local
+                           Cognito signs tokens with a key that ships publicly in its npm package
   STORY42_S3_PORT          local S3 port (default PORT+1)
   STORY42_DYNAMODB_PORT    local DynamoDB port (default PORT+2)
   STORY42_COGNITO_PORT     local Cognito port (default PORT+3)
@@ -41,21 +49,62 @@ function portFrom(name: string, fallback: number): number {
   return n;
 }
 
+/** The key the local Cognito stand-in signs every token with: public, inside its npm package. */
+const PUBLIC_KEY_FILE = path.relative(process.cwd(), path.resolve(path.dirname(COGNITO_BIN), '..', 'keys', 'cognitoLocal.private.json'));
+
+/** Every address `host` names is a loopback address of this machine. */
+async function loopbackOnly(host: string): Promise<boolean> {
+  if (isLoopbackAddress(host)) return true;
+  try {
+    const all = await lookup(host, { all: true });
+    return all.length > 0 && all.every((a) => isLoopbackAddress(a.address));
+  } catch {
+    return false;
+  }
+}
+
+function hostFrom(name: string, port: number): Promise<string> {
+  const raw = process.env[name];
+  const host = raw === undefined || raw === '' ? '127.0.0.1' : raw;
+  return loopbackOnly(host).then((ok) => {
+    if (ok) return host;
+    process.stderr.write(
+      `\nStory42 could not start: ${name}=${host} is not a loopback address, and the local platform only listens on this machine.\n` +
+        `Its Cognito stand-in (cognito-local) signs every ID token with a private key that ships publicly inside its npm package\n` +
+        `(${PUBLIC_KEY_FILE}), so anyone who can reach the API could forge a token for any user.\n` +
+        `Use 127.0.0.1 (the default), ::1 or localhost. To reach it from another machine, tunnel to it (ssh -L ${port}:127.0.0.1:${port} <this machine>);\n` +
+        `to serve other people, deploy to AWS, where real Cognito signs the tokens.\n`,
+    );
+    process.exit(2);
+  });
+}
+
 async function main(): Promise<void> {
   if (!scriptArgs(USAGE)) return;
+  // A terminal or pipe that went away must not stop the clean shutdown half-way.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   const port = portFrom('PORT', 3042);
   const ports = {
     s3: portFrom('STORY42_S3_PORT', port + 1),
     dynamodb: portFrom('STORY42_DYNAMODB_PORT', port + 2),
     cognito: portFrom('STORY42_COGNITO_PORT', port + 3),
   };
+  const host = await hostFrom('STORY42_HOST', port);
   const dataDir = path.resolve(process.env.STORY42_DATA_DIR ?? '.data');
   // Validate provider choices and sizes before anything starts (placeholders for the stores).
   loadConfig({ STORY42_IMAGES_BUCKET: 'placeholder', STORY42_SESSIONS_TABLE: 'placeholder', ...process.env });
+  // Who started us (tsx, sh -c, npm): when they are gone (kill -9), we stop too.
+  const startedBy = launchers(__filename);
+  // A previous run killed with kill -9: end what it left behind (or say that it still runs).
+  await reclaimStaleRun(dataDir, { markers: [COGNITO_BIN], log: (line) => void process.stdout.write(`\n  ${line}\n`) });
   await assertPortFree(port, 'PORT');
 
-  const local = await startLocalPlatform({ dataDir, port, ports });
+  const options: LocalPlatformOptions = { dataDir, port, host, ports };
+  const local = await startLocalPlatform(options);
   const { url, services, platform } = local;
+  updateRunFile(dataDir, (run) => ({ ...run, api: { url } }));
+  const tokenCommand = dataDir === path.resolve('.data') ? 'npm run --silent token' : `STORY42_DATA_DIR=${dataDir} npm run --silent token`;
   const banner = [
     '',
     '  Story42 is running locally',
@@ -66,7 +115,7 @@ async function main(): Promise<void> {
     `  Local AWS:      S3 :${services.ports.s3}  DynamoDB :${services.ports.dynamodb}  Cognito :${services.ports.cognito}`,
     '',
     `  Demo user:      ${DEMO_USER.email} / ${DEMO_USER.password}`,
-    `  Get a token:    TOKEN=$(PORT=${local.port} npm run --silent token)`,
+    `  Get a token:    TOKEN=$(${tokenCommand})`,
     `  Try it:         curl -s -X POST ${url}${routeNamed('generate_topics_ideas').path} -H "Authorization: Bearer $TOKEN" \\`,
     `                    -H 'Content-Type: application/json' -d '{"genre":"fiction","topics":"dragons, friendship"}'`,
     '',
@@ -76,10 +125,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${banner.join('\n')}\n`);
 
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (reason: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`\n  ${signal}: stopping Story42...\n`);
+    process.stdout.write(`\n  ${reason}: stopping Story42...\n`);
     local
       .stop()
       .then(() => process.exit(0))
@@ -90,10 +139,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+  watchProcesses(startedBy, (gone) => shutdown(`the process that started Story42 (pid ${gone.pid}) ended`));
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof PortInUseError || err instanceof ConfigError) {
+  if (err instanceof PortInUseError || err instanceof ConfigError || err instanceof AlreadyRunningError) {
     process.stderr.write(`\nStory42 could not start: ${err.message}\n`);
     process.exit(2);
   }

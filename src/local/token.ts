@@ -1,40 +1,51 @@
 /**
  * `npm run token`: prints the demo user's ID token (and nothing else) on stdout.
- * It asks the running platform on PORT where its Cognito is.
+ * It finds the local Cognito in the pid file `npm start` keeps in its data directory
+ * (GET /health names no pool or client ids).
  */
-import { z } from 'zod';
-import { routeNamed } from '../core/routes';
+import path from 'node:path';
+import { readRunFile, runOwner, runFilePath } from './run-file';
 import { DEMO_USER, idTokenFor } from './services';
 import { scriptArgs } from './cli';
 
 const USAGE = `Usage: npm run --silent token
 
-Prints the demo user's Cognito ID token, and nothing else, on stdout. It asks the Story42
-platform that \`npm start\` runs on PORT where its Cognito is, so start that first:
+Prints the demo user's Cognito ID token, and nothing else, on stdout. It finds the local
+Cognito of the Story42 platform that \`npm start\` runs with the same data directory, so start
+that first:
   export TOKEN=$(npm run --silent token)
-Exits 1 when no platform answers on PORT.
+Exits 1 when no platform runs with that data directory.
 
 Arguments: none.  -h, --help  prints this text.
 
 Environment:
-  PORT   port of the running platform's API (default 3042)
+  STORY42_DATA_DIR   the running platform's data directory (default .data)
 `;
 
-const healthSchema = z.object({ cognito: z.object({ endpoint: z.string(), client_id: z.string() }) });
+function notRunning(dataDir: string): never {
+  process.stderr.write(
+    `No Story42 platform is running with the data directory ${dataDir} (no live run in ${runFilePath(dataDir)}). ` +
+      `Start it with \`npm start\` (or set STORY42_DATA_DIR to the directory it uses).\n`,
+  );
+  process.exit(1);
+}
 
 async function main(): Promise<void> {
   if (!scriptArgs(USAGE)) return;
-  const port = Number(process.env.PORT ?? 3042);
-  let health: z.infer<typeof healthSchema>;
+  const dataDir = path.resolve(process.env.STORY42_DATA_DIR ?? '.data');
+  const run = readRunFile(dataDir);
+  if (typeof run !== 'object' || !runOwner(run) || !run.cognito) return notRunning(dataDir);
+  let token: string;
   try {
-    const res = await fetch(`http://127.0.0.1:${port}${routeNamed('health').path}`);
-    health = healthSchema.parse(await res.json());
-  } catch {
-    process.stderr.write(`No Story42 platform answers on port ${port}. Start it with \`npm start\` (or set PORT to where it runs).\n`);
-    process.exit(1);
+    token = await idTokenFor(Number(new URL(run.cognito.endpoint).port), run.cognito.clientId, DEMO_USER);
+  } catch (err) {
+    // A Cognito answer (e.g. NotAuthorizedException) says it runs but refused; anything else, that it is gone.
+    if (err instanceof Error && err.name.endsWith('Exception')) {
+      process.stderr.write(`The local Cognito at ${run.cognito.endpoint} did not give the demo user a token: ${err.name}: ${err.message}\n`);
+      process.exit(1);
+    }
+    return notRunning(dataDir);
   }
-  const cognitoPort = Number(new URL(health.cognito.endpoint).port);
-  const token = await idTokenFor(cognitoPort, health.cognito.client_id, DEMO_USER);
   process.stdout.write(`${token}\n`);
 }
 

@@ -1,17 +1,22 @@
 /**
  * The offline illustrator: a small procedural image engine that needs no model and no
  * network. It reads a scene from the words of a panel's text (time of day, weather,
- * setting, characters), lays it out with a PRNG seeded by the text and the seed, paints it
- * into an RGBA buffer, applies the art style as a rendering pass and writes a PNG with a
- * caption strip. Edits decode the original PNG and re-grade / decorate it from the words of
- * the instruction, so the result keeps the original's composition.
+ * setting, characters, the things it names), lays it out with a PRNG seeded by the text and
+ * the seed, paints it into an RGBA buffer, applies the art style as a rendering pass and
+ * writes a PNG with a caption strip of whole words. Named characters look the same in every
+ * panel of a job: their look comes from the job part of the seed and the name. Edits decode
+ * the original PNG and re-grade / decorate it from the words of the instruction, so the
+ * result keeps the original's composition.
+ *
+ * Every text path is linear in its input (prompts may be ~100,000 characters): one pass per
+ * tokenisation, set and map look-ups per word, no re-scanning of the text per word or per match.
  *
  * Deterministic for a given (prompt, artStyle, seed) and (original, instruction, seed).
  */
 import { PNG } from 'pngjs';
 import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest } from '../core/ports';
-import { wholeWordPattern } from '../core/regex';
-import { drawText, fontText, GLYPH_HEIGHT, textWidth } from './png-font';
+import { drawText, fontText, GLYPH_HEIGHT, glyphsThatFit, textWidth } from './png-font';
+import { namesIn as namesInText } from './names';
 import { hashString, Random } from './random';
 
 const OFFLINE_IMAGE_MODEL = 'offline-illustrator-v1';
@@ -210,12 +215,35 @@ function gradientAt(stops: readonly RGB[], t: number): RGB {
 
 type TimeOfDay = 'day' | 'sunset' | 'night';
 type Weather = 'clear' | 'rain' | 'snow' | 'storm';
-type FigureKind = 'person' | 'royal' | 'wizard' | 'robot' | 'cat' | 'dog' | 'fox' | 'rabbit' | 'bear' | 'dragon' | 'bird';
+type FigureKind = 'person' | 'royal' | 'wizard' | 'robot' | 'cat' | 'dog' | 'fox' | 'rabbit' | 'bear' | 'dragon' | 'bird' | 'horse' | 'unicorn';
 
 export interface FigureSpec {
   kind: FigureKind;
   dress: boolean;
+  /** The name the text gives this character: its look then comes from the job and the name (see `characterLook`). */
+  name?: string;
 }
+
+/** Things the renderer draws when the text names them. */
+export type Thing =
+  | 'moon'
+  | 'star'
+  | 'rainbow'
+  | 'balloon'
+  | 'kite'
+  | 'cloud'
+  | 'lantern'
+  | 'campfire'
+  | 'tent'
+  | 'boat'
+  | 'ship'
+  | 'bridge'
+  | 'windmill'
+  | 'mushroom'
+  | 'treasure'
+  | 'butterfly'
+  | 'snowman'
+  | 'fish';
 
 export interface Scene {
   time: TimeOfDay;
@@ -231,11 +259,15 @@ export interface Scene {
   mountains: boolean;
   buildings: 'none' | 'city' | 'village' | 'castle' | 'lighthouse';
   figures: FigureSpec[];
+  /** The things the text names, in order of first mention. */
+  things: Thing[];
+  /** The text of the caption strip: it shows as many whole words of it as fit (see `layoutCaption`). */
   caption: string;
 }
 
 const words = (...list: string[]): ReadonlySet<string> => new Set(list);
 
+// The scene's keywords (words added to the vocabulary later go into the `*_WORDS` sets further down).
 const NIGHT = words('night', 'nights', 'midnight', 'nighttime', 'moon', 'moons', 'moonlight', 'moonlit', 'star', 'stars', 'starry', 'starlight', 'starlit', 'dark', 'darkness', 'owl');
 const SUNSET = words('sunset', 'sunsets', 'sunrise', 'dusk', 'dawn', 'evening', 'twilight', 'golden');
 const STORM = words('storm', 'storms', 'stormy', 'thunder', 'thunderstorm', 'lightning', 'tempest', 'hurricane');
@@ -257,7 +289,14 @@ const VILLAGE = words('house', 'houses', 'home', 'cottage', 'village', 'villages
 const CASTLE = words('castle', 'castles', 'palace', 'tower', 'towers', 'fortress', 'kingdom');
 const LIGHTHOUSE = words('lighthouse', 'lighthouses');
 
-const FIGURE_WORDS: Record<string, { kind: FigureKind; count?: number; dress?: boolean }> = {
+interface FigureWord {
+  kind: FigureKind;
+  count?: number;
+  dress?: boolean;
+}
+
+/** Words that draw a figure (a person or an animal). */
+const FIGURE_WORDS: Record<string, FigureWord> = {
   girl: { kind: 'person', dress: true },
   girls: { kind: 'person', count: 2, dress: true },
   boy: { kind: 'person' },
@@ -316,93 +355,318 @@ const FIGURE_WORDS: Record<string, { kind: FigureKind; count?: number; dress?: b
   parrot: { kind: 'bird' },
 };
 
-/** Capitalised words that never name a character. */
-const NOT_NAMES = words(
-  ...'the a an and but or so then when while one once in on at of to by for with from into onto upon as after before during until since'.split(' '),
-  ...'i she he they we it you me him her his hers their theirs our ours my mine your its this that these those there here who what where why how which'.split(' '),
-  ...'suddenly meanwhile later now soon today tonight tomorrow yesterday finally together everyone everybody everything someone somebody something nothing nobody'.split(' '),
-  ...'inside outside under over above below beside behind near far across through along around beneath without within between among'.split(' '),
-  ...'every each all some many few most several both another other little big tiny huge old young first next last again still just only even never always sometimes often'.split(' '),
-  ...'if because although though maybe perhaps yes no oh look let come can could will would should must may might do does did is are was were be been has have had not very too'.split(' '),
-  ...'monday tuesday wednesday thursday friday saturday sunday january february march april june july august september october november december'.split(' '),
-  ...'panel scene chapter page part narrator storyteller story illustration picture image'.split(' '),
-);
 
-/** Scene keywords are never names, even when capitalised. */
-const KEYWORDS: ReadonlySet<string> = new Set(
-  [NIGHT, SUNSET, STORM, RAIN, SNOW, SPACE, FOREST, TREE, AUTUMN, FLOWERS, SEA, BEACH, RIVER, LAKE, MOUNTAIN, CITY, VILLAGE, CASTLE, LIGHTHOUSE].flatMap((set) => [...set]),
-);
+const SPACE_CHAR = /\s/;
 
-/** Capitalised words that probably name characters ("Mira", "Captain Theo"). */
+/** The characters a text names (see ./names): "Captain Rosa Vega" is one, "Paris" is none. */
 export function namesIn(prompt: string): string[] {
-  const out: string[] = [];
-  for (const m of prompt.matchAll(/\b([A-Z][a-z]{2,})\b/g)) {
-    const name = m[1] as string;
-    const key = name.toLowerCase();
-    if (NOT_NAMES.has(key) || KEYWORDS.has(key) || FIGURE_WORDS[key] !== undefined || out.some((n) => n.toLowerCase() === key)) continue;
-    const atSentenceStart = /(?:^|[.!?:;]["')\]]?)\s*["'(]?$/.test(prompt.slice(0, m.index));
-    // A capitalised sentence opener is only a name when it does not look like an ordinary word.
-    if (atSentenceStart && (/(?:ly|ing|ed)$/.test(key) || wholeWordPattern(key).test(prompt))) continue;
-    out.push(name);
-  }
-  return out;
+  return namesInText(prompt);
 }
+
+// ---------------------------------------------------------------------------------------
+// The scene vocabulary: the lists above plus the words added since.
+
+const more = (base: ReadonlySet<string>, ...list: string[]): ReadonlySet<string> => new Set([...base, ...list]);
+
+const NIGHT_WORDS = more(NIGHT, 'moonbeam', 'moonbeams', 'moonrise', 'crescent', 'stargazing', 'owls', 'bedtime', 'nightfall');
+const SUNSET_WORDS = more(SUNSET, 'sundown', 'daybreak', 'sunrises');
+const STORM_WORDS = more(STORM, 'thunderstorms', 'gale', 'hurricanes');
+const RAIN_WORDS = more(RAIN, 'raindrop', 'raindrops', 'rained', 'showers', 'drizzling', 'umbrellas', 'downpour');
+const SNOW_WORDS = more(SNOW, 'snowmen', 'snowball', 'snowballs', 'sled', 'sledge', 'icicle', 'icicles', 'snowflake');
+const FOREST_WORDS = more(FOREST, 'woodlands', 'jungles', 'groves', 'thicket');
+const TREE_WORDS = more(TREE, 'oaks', 'pines', 'willows', 'orchards', 'parks', 'meadows', 'treehouse', 'branch', 'branches');
+const AUTUMN_WORDS = more(AUTUMN, 'pumpkins', 'acorn', 'acorns');
+const FLOWER_WORDS = more(FLOWERS, 'tulip', 'daisy', 'daisies', 'sunflower', 'sunflowers', 'petals', 'bloom', 'blooms', 'blooming');
+/** "wave(s)" is mostly the gesture and a boat can be on a lake or a river: neither makes a sea. */
+const SEA_WORDS: ReadonlySet<string> = new Set([...more(SEA, 'ships', 'sails', 'sailing', 'sailboat', 'sailboats', 'whale', 'whales', 'dolphin', 'dolphins', 'mermaid', 'mermaids', 'seashell', 'seashells', 'harbours', 'harbors')].filter((w) => w !== 'wave' && w !== 'waves' && w !== 'boat'));
+const BEACH_WORDS = more(BEACH, 'beaches', 'shores', 'sandcastle', 'seashell', 'seashells');
+const RIVER_WORDS = more(RIVER, 'streams', 'brooks', 'creeks', 'bridge', 'bridges', 'waterfall');
+const LAKE_WORDS = more(LAKE, 'ponds', 'lagoons', 'boat', 'boats', 'rowboat', 'canoe', 'canoes', 'raft', 'rafts', 'kayak');
+const MOUNTAIN_WORDS = more(MOUNTAIN, 'mount', 'volcanoes', 'valleys', 'ridge', 'slopes');
+const CITY_WORDS = more(CITY, 'markets', 'rooftops');
+const VILLAGE_WORDS = more(VILLAGE, 'cottages', 'huts', 'cabins', 'farms', 'barns', 'homes');
+const CASTLE_WORDS = more(CASTLE, 'palaces', 'fortresses', 'kingdoms');
+
+/** Figure words the scene reads (a Map, so `constructor` and friends are not figures). */
+const FIGURES: ReadonlyMap<string, FigureWord> = new Map<string, FigureWord>([
+  ...Object.entries(FIGURE_WORDS),
+  ['baby', { kind: 'person' }],
+  ['grandmother', { kind: 'person', dress: true }],
+  ['grandfather', { kind: 'person' }],
+  ['aunt', { kind: 'person', dress: true }],
+  ['uncle', { kind: 'person' }],
+  ['captain', { kind: 'person' }],
+  ['fairy', { kind: 'person', dress: true }],
+  ['fairies', { kind: 'person', count: 2, dress: true }],
+  ['mermaid', { kind: 'person', dress: true }],
+  ['knights', { kind: 'person', count: 2 }],
+  ['pirates', { kind: 'person', count: 2 }],
+  ['princesses', { kind: 'royal', count: 2, dress: true }],
+  ['wizards', { kind: 'wizard', count: 2, dress: true }],
+  ['witches', { kind: 'wizard', count: 2, dress: true }],
+  ['kitty', { kind: 'cat' }],
+  ['kittens', { kind: 'cat', count: 2 }],
+  ['puppies', { kind: 'dog', count: 2 }],
+  ['wolf', { kind: 'dog' }],
+  ['wolves', { kind: 'dog', count: 2 }],
+  ['rabbits', { kind: 'rabbit', count: 2 }],
+  ['bunnies', { kind: 'rabbit', count: 2 }],
+  ['bears', { kind: 'bear', count: 2 }],
+  ['owls', { kind: 'bird', count: 2 }],
+  ['parrots', { kind: 'bird', count: 2 }],
+  ['duck', { kind: 'bird' }],
+  ['ducks', { kind: 'bird', count: 3 }],
+  ['swan', { kind: 'bird' }],
+  ['seagull', { kind: 'bird' }],
+  ['seagulls', { kind: 'bird', count: 3 }],
+  ['horse', { kind: 'horse' }],
+  ['horses', { kind: 'horse', count: 2 }],
+  ['pony', { kind: 'horse' }],
+  ['ponies', { kind: 'horse', count: 2 }],
+  ['unicorn', { kind: 'unicorn' }],
+  ['unicorns', { kind: 'unicorn', count: 2 }],
+]);
+
+const THING_WORDS: ReadonlyMap<string, Thing> = new Map<string, Thing>(
+  (
+    [
+      ['moon', 'moon moons moonlight moonlit moonbeam moonbeams moonrise crescent'],
+      ['star', 'star'],
+      ['rainbow', 'rainbow rainbows'],
+      ['balloon', 'balloon balloons'],
+      ['kite', 'kite kites'],
+      ['cloud', 'cloud clouds cloudy'],
+      ['lantern', 'lantern lanterns lamp lamps torch torches candle candles'],
+      ['campfire', 'campfire campfires bonfire fire fires flames'],
+      ['tent', 'tent tents camp camping campsite'],
+      ['boat', 'boat boats rowboat canoe canoes raft rafts kayak sailboat sailboats'],
+      ['ship', 'ship ships pirate pirates sails'],
+      ['bridge', 'bridge bridges'],
+      ['windmill', 'windmill windmills'],
+      ['mushroom', 'mushroom mushrooms toadstool toadstools'],
+      ['treasure', 'treasure treasures chest chests'],
+      ['butterfly', 'butterfly butterflies'],
+      ['snowman', 'snowman snowmen'],
+      ['fish', 'fish fishes whale whales dolphin dolphins'],
+    ] as const
+  ).flatMap(([thing, list]) => list.split(' ').map((word): [string, Thing] => [word, thing])),
+);
 
 const MAX_FIGURES = 5;
 
-/** Reads a scene from the words of a panel's text. */
+/** The scene's word categories, one bit each. */
+const CATEGORY_LISTS = {
+  space: SPACE,
+  rocket: ROCKET,
+  night: NIGHT_WORDS,
+  sunset: SUNSET_WORDS,
+  storm: STORM_WORDS,
+  rain: RAIN_WORDS,
+  snow: SNOW_WORDS,
+  forest: FOREST_WORDS,
+  tree: TREE_WORDS,
+  autumn: AUTUMN_WORDS,
+  flowers: FLOWER_WORDS,
+  sea: SEA_WORDS,
+  beach: BEACH_WORDS,
+  river: RIVER_WORDS,
+  lake: LAKE_WORDS,
+  mountain: MOUNTAIN_WORDS,
+  lighthouse: LIGHTHOUSE,
+  castle: CASTLE_WORDS,
+  city: CITY_WORDS,
+  village: VILLAGE_WORDS,
+} as const;
+type Category = keyof typeof CATEGORY_LISTS;
+const CATEGORY_BIT = Object.fromEntries(Object.keys(CATEGORY_LISTS).map((name, k) => [name, 1 << k])) as Record<Category, number>;
+
+interface Entry {
+  /** The categories the word belongs to (bits of CATEGORY_BIT). */
+  mask: number;
+  figure?: FigureWord;
+  thing?: Thing;
+}
+
+/** Every word the scene reads, with all it means: one look-up per word of the text. */
+const LEXICON: ReadonlyMap<string, Entry> = (() => {
+  const lexicon = new Map<string, Entry>();
+  const entry = (word: string): Entry => {
+    let e = lexicon.get(word);
+    if (e === undefined) {
+      e = { mask: 0 };
+      lexicon.set(word, e);
+    }
+    return e;
+  };
+  for (const [name, list] of Object.entries(CATEGORY_LISTS) as Array<[Category, ReadonlySet<string>]>) {
+    for (const word of list) entry(word).mask |= CATEGORY_BIT[name];
+  }
+  for (const [word, figure] of FIGURES) entry(word).figure = figure;
+  for (const [word, thing] of THING_WORDS) entry(word).thing = thing;
+  return lexicon;
+})();
+
+const GAP_SPACE = 0;
+const GAP_COMMA = 1;
+const GAP_OTHER = 2;
+
+/** The prompt's words, in one pass (linear). */
+interface Tokens {
+  /** As written, without a trailing `'s`. */
+  words: string[];
+  /** Lower case, without a trailing `'s`. */
+  keys: string[];
+  /** What separates each word from the previous one: spaces only, spaces and commas, or anything else. */
+  gaps: number[];
+}
+
+/** What lies in `text[from, to)`: only whitespace, whitespace and commas, or something else. O(to - from). */
+function gapKind(text: string, from: number, to: number): number {
+  let kind = GAP_SPACE;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13)) continue;
+    if (c === 44) kind = GAP_COMMA;
+    else if (c < 128 || !SPACE_CHAR.test(text.charAt(i))) return GAP_OTHER;
+  }
+  return kind;
+}
+
+function tokenize(prompt: string): Tokens {
+  const tokens: Tokens = { words: [], keys: [], gaps: [] };
+  const pattern = /[A-Za-z][A-Za-z'-]*/g;
+  let end = 0;
+  for (let m = pattern.exec(prompt); m !== null; m = pattern.exec(prompt)) {
+    const raw = m[0];
+    const word = raw.endsWith("'s") ? raw.slice(0, -2) : raw;
+    // Each gap is read once, so this stays linear.
+    tokens.gaps.push(gapKind(prompt, end, m.index));
+    tokens.words.push(word);
+    tokens.keys.push(word.toLowerCase());
+    end = m.index + raw.length;
+  }
+  return tokens;
+}
+
+/** Words between a name and a figure word that still describe that name ("Ember, the little dragon"). */
+const DETERMINERS = words('the', 'a', 'an', 'her', 'his', 'their', 'our', 'my', 'your', 'its');
+
+/**
+ * The figure word a name (token `i`) is introduced with, if any: "her dragon Ember", "the fox
+ * Theo", "Ember, the little dragon". Only singular figure words bind. Reads at most five tokens.
+ */
+function boundFigure(tokens: Tokens, i: number): { key: string; hit: FigureWord } | undefined {
+  const { keys, gaps } = tokens;
+  const single = (k: number): { key: string; hit: FigureWord } | undefined => {
+    const key = keys[k];
+    const hit = key === undefined ? undefined : LEXICON.get(key)?.figure;
+    return key !== undefined && hit !== undefined && (hit.count ?? 1) === 1 ? { key, hit } : undefined;
+  };
+  if (gaps[i] === GAP_SPACE && i > 0) {
+    const before = single(i - 1);
+    if (before !== undefined) return before;
+  }
+  const next = keys[i + 1];
+  if (next === undefined || gaps[i + 1] === GAP_OTHER || !DETERMINERS.has(next)) return undefined;
+  for (let k = i + 2; k < Math.min(keys.length, i + 5); k++) {
+    if (gaps[k] === GAP_OTHER) return undefined;
+    const found = single(k);
+    if (found !== undefined) return found;
+    if (LEXICON.get(keys[k] as string)?.figure !== undefined) return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Reads a scene from the words of a panel's text. Linear in the text: one tokenising pass, one
+ * lexicon look-up per word, and the names pass (stopped after the names that are drawn).
+ */
 export function describeScene(prompt: string): Scene {
-  const lower = prompt.toLowerCase();
-  const tokens = lower.match(/[a-z][a-z'-]*/g) ?? [];
-  const set = new Set<string>();
-  for (const t of tokens) {
-    set.add(t);
-    set.add(t.replace(/'s$/, ''));
+  const tokens = tokenize(prompt);
+  const { words: written, keys } = tokens;
+  const entries: Array<Entry | undefined> = keys.map((key) => LEXICON.get(key));
+  let mask = 0;
+  for (const e of entries) if (e !== undefined) mask |= e.mask;
+  const is = (category: Category): boolean => (mask & CATEGORY_BIT[category]) !== 0;
+
+  const space = is('space');
+  const time: TimeOfDay = space || is('night') ? 'night' : is('sunset') ? 'sunset' : 'day';
+  const weather: Weather = space ? 'clear' : is('storm') ? 'storm' : is('snow') ? 'snow' : is('rain') ? 'rain' : 'clear';
+  const water = is('sea') ? 'sea' : is('river') ? 'river' : is('lake') ? 'lake' : 'none';
+  const buildings = is('lighthouse') ? 'lighthouse' : is('castle') ? 'castle' : is('city') ? 'city' : is('village') ? 'village' : 'none';
+
+  // Named characters first (at most MAX_FIGURES are drawn), each as the figure word it is
+  // introduced with, if any; that word is then not drawn a second time.
+  const names: string[] = [];
+  for (const name of namesIn(prompt)) {
+    // Words of the scene vocabulary ("Fish jump.", "Butterflies dance.") are things, not names, here.
+    if (LEXICON.has(name.toLowerCase())) continue;
+    names.push(name);
+    if (names.length === MAX_FIGURES) break;
   }
-  const has = (list: ReadonlySet<string>): boolean => {
-    for (const t of set) if (list.has(t)) return true;
-    return false;
-  };
-
-  const space = has(SPACE);
-  const time: TimeOfDay = space || has(NIGHT) ? 'night' : has(SUNSET) ? 'sunset' : 'day';
-  const weather: Weather = space ? 'clear' : has(STORM) ? 'storm' : has(SNOW) ? 'snow' : has(RAIN) ? 'rain' : 'clear';
-  const forest = has(FOREST);
-  const water = has(SEA) ? 'sea' : has(RIVER) ? 'river' : has(LAKE) ? 'lake' : 'none';
-  const buildings = has(LIGHTHOUSE) ? 'lighthouse' : has(CASTLE) ? 'castle' : has(CITY) ? 'city' : has(VILLAGE) ? 'village' : 'none';
-
+  const bound = new Map<string, FigureWord>();
+  /** Figure words that introduce a name: not drawn a second time. */
+  const usedWords = new Set<string>();
+  if (names.length > 0) {
+    // A name may be several words ("Captain Rosa Vega"): it is found by its first or last word.
+    const wanted = new Map<string, string>();
+    for (const n of names) {
+      const parts = n.split(' ');
+      wanted.set(parts[0] as string, n);
+      wanted.set(parts.at(-1) as string, n);
+    }
+    for (let i = 0; i < written.length && bound.size < names.length; i++) {
+      const name = wanted.get(written[i] as string);
+      if (name === undefined || bound.has(name)) continue;
+      const found = boundFigure(tokens, i);
+      if (found === undefined) continue;
+      bound.set(name, found.hit);
+      usedWords.add(found.key);
+    }
+  }
   const figures: FigureSpec[] = [];
-  const add = (kind: FigureKind, dress: boolean): void => {
-    if (figures.length < MAX_FIGURES) figures.push({ kind, dress });
+  const add = (spec: FigureSpec): void => {
+    if (figures.length < MAX_FIGURES) figures.push(spec);
   };
-  for (const name of namesIn(prompt)) add('person', hashString(name.toLowerCase()) % 2 === 0);
-  const seenWords = new Set<string>();
-  for (const t of tokens) {
-    const hit = FIGURE_WORDS[t];
-    if (hit === undefined || seenWords.has(t)) continue;
-    seenWords.add(t);
-    for (let k = 0; k < (hit.count ?? 1); k++) add(hit.kind, hit.dress ?? false);
+  for (const name of names) {
+    const hit = bound.get(name);
+    const kind = hit?.kind ?? 'person';
+    // A named person's clothes depend on the name only, so every panel agrees.
+    const dress = kind === 'person' ? hashString(name.toLowerCase()) % 2 === 0 : (hit?.dress ?? false);
+    add({ kind, dress, name });
   }
+  const seenWords = new Set<string>();
+  const things: Thing[] = [];
+  const seenThings = new Set<Thing>();
+  entries.forEach((e, i) => {
+    if (e === undefined) return;
+    const key = keys[i] as string;
+    if (e.figure !== undefined && figures.length < MAX_FIGURES && !seenWords.has(key)) {
+      seenWords.add(key);
+      if (!usedWords.has(key)) for (let k = 0; k < (e.figure.count ?? 1); k++) add({ kind: e.figure.kind, dress: e.figure.dress ?? false });
+    }
+    if (e.thing !== undefined && !seenThings.has(e.thing)) {
+      seenThings.add(e.thing);
+      things.push(e.thing);
+    }
+  });
 
   return {
     time,
     weather,
     space,
-    rocket: has(ROCKET),
-    trees: forest ? 14 : has(TREE) ? 3 : 0,
-    autumn: has(AUTUMN),
-    flowers: has(FLOWERS),
+    rocket: is('rocket'),
+    trees: is('forest') ? 14 : is('tree') ? 3 : 0,
+    autumn: is('autumn'),
+    flowers: is('flowers'),
     water,
-    beach: has(BEACH),
-    mountains: has(MOUNTAIN),
+    beach: is('beach'),
+    mountains: is('mountain'),
     buildings,
     figures,
-    caption: captionOf(prompt),
+    things,
+    caption: prompt,
   };
-}
-
-function captionOf(prompt: string): string {
-  return prompt.split(/\s+/).filter((w) => w.length > 0).slice(0, 7).join(' ');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -425,7 +689,13 @@ interface Ctx {
   /** Per column: the y where land (or sea) begins. */
   ground: Float64Array;
   waterAt: (x: number, y: number) => boolean;
+  /** A point on open water for boats and fish (`far`: towards the horizon), or null without water. */
+  waterSpot: (far: boolean) => Point | null;
+  /** The river's centre and half width at row y, when there is a river. */
+  river: ((y: number) => readonly [number, number]) | null;
   dark: boolean;
+  /** The job part of the seed: named characters look the same in every panel of a job. */
+  jobKey: string;
 }
 
 function skyAt(ctx: Ctx, y: number): RGB {
@@ -486,7 +756,6 @@ function paintMoon(ctx: Ctx): void {
   const r = 30 * u * (0.8 + rng.next() * 0.5);
   const cx = w * (0.15 + rng.next() * 0.7);
   const cy = horizon * (0.18 + rng.next() * 0.2);
-  for (let k = 4; k >= 1; k--) cv.circle(cx, cy, r * (1 + k * 0.35), [200, 210, 255], 0.05);
   const moon: RGB = [242, 238, 214];
   cv.circle(cx, cy, r, moon);
   if (rng.next() < 0.5) {
@@ -507,6 +776,8 @@ function paintMoon(ctx: Ctx): void {
       cv.circle(cx + Math.cos(a) * d, cy + Math.sin(a) * d, r * (0.1 + rng.next() * 0.12), [214, 208, 186]);
     }
   }
+  // The glow last, so it also softens the crescent's shadow edge.
+  for (let k = 4; k >= 1; k--) cv.circle(cx, cy, r * (1 + k * 0.35), [200, 210, 255], 0.05);
 }
 
 function paintSun(ctx: Ctx): void {
@@ -562,6 +833,7 @@ function paintClouds(ctx: Ctx): void {
     count = rng.int(1, 4);
     color = [255, 255, 255];
   }
+  if (mentions(scene, 'cloud')) count += 2;
   for (let k = 0; k < count; k++) {
     const size = (26 + rng.next() * 30) * u;
     paintCloud(cv, rng.next() * w, horizon * (0.12 + rng.next() * 0.45), size, color, alpha, rng);
@@ -787,6 +1059,7 @@ function paintGround(ctx: Ctx): void {
     cv.ellipse(cx, cy, rx, ry, tone(hsl(200 + rng.next() * 15, 0.55, 0.5)));
     cv.ellipse(cx - rx * 0.2, cy - ry * 0.3, rx * 0.5, ry * 0.18, tone([230, 245, 255]), 0.35);
     ctx.waterAt = (x, y) => ((x - cx) / (rx + 10 * u)) ** 2 + ((y - cy) / (ry + 10 * u)) ** 2 < 1;
+    ctx.waterSpot = (far) => [cx + (rng.next() - 0.5) * rx * 0.9, cy + ry * (far ? -0.2 : 0.3)];
   } else if (scene.water === 'river') {
     const phase = rng.next() * 6;
     const base = w * (0.35 + rng.next() * 0.3);
@@ -805,11 +1078,17 @@ function paintGround(ctx: Ctx): void {
       const [c, half] = centre(y);
       return Math.abs(x - c) < half + 14 * u;
     };
+    ctx.river = centre;
+    ctx.waterSpot = (far) => {
+      const y = horizon + (sceneH - horizon) * (far ? 0.3 + rng.next() * 0.15 : 0.6 + rng.next() * 0.25);
+      return [centre(y)[0], y];
+    };
   } else if (scene.water === 'sea') {
     ctx.waterAt = (x, y) => {
       const top = horizon + seaDepth + amp * 2;
       return y < top + 8 * u || x < -1;
     };
+    ctx.waterSpot = (far) => [w * (0.1 + rng.next() * 0.8), horizon + seaDepth * (far ? 0.12 + rng.next() * 0.15 : 0.45 + rng.next() * 0.3)];
   }
 }
 
@@ -910,6 +1189,9 @@ function paintLighthouse(ctx: Ctx): void {
   cv.rect(x - hgt * 0.08, top, hgt * 0.16, 3 * u, tone([60, 50, 60]));
 }
 
+// ---------------------------------------------------------------------------------------
+// Characters
+
 const SKIN: readonly RGB[] = [
   [250, 214, 180],
   [232, 180, 140],
@@ -923,25 +1205,92 @@ const HAIR: readonly RGB[] = [
   [200, 150, 70],
   [160, 60, 30],
   [30, 30, 36],
+  [225, 210, 170],
 ];
+const HAIR_STYLES = ['short', 'long', 'bun', 'curly', 'ponytail'] as const;
+const ACCESSORIES = ['none', 'scarf', 'hat', 'bow', 'glasses'] as const;
 
-function paintPerson(ctx: Ctx, x: number, y: number, H: number, spec: FigureSpec): void {
-  const { cv, rng, tone } = ctx;
-  const skin = tone(rng.pick(SKIN));
-  let hair = tone(rng.pick(HAIR));
+/** How a character looks: everything but the pose, which each panel picks. */
+export interface CharacterLook {
+  skin: RGB;
+  hair: RGB;
+  hairStyle: (typeof HAIR_STYLES)[number];
+  shirt: RGB;
+  pants: RGB;
+  shoes: RGB;
+  /** Scarf, hat or bow colour. */
+  accent: RGB;
+  accessory: (typeof ACCESSORIES)[number];
+  /** Height relative to a standard figure (0.85..1.15). */
+  size: number;
+  /** 0..1: picks an animal's coat, a dragon's scales, a wizard's robe. */
+  coat: number;
+}
+
+/** A look drawn from `rng` (the same draws, in the same order, for named and unnamed figures). */
+function lookFrom(rng: Random): CharacterLook {
+  const skin = rng.pick(SKIN);
+  let hair = rng.pick(HAIR);
   // Keep the face readable against the hair.
   if (Math.abs(luma(...hair) - luma(...skin)) < 50) hair = luma(...skin) > 110 ? shade(hair, 0.45) : mix(hair, [235, 225, 200], 0.6);
-  const shirt = tone(spec.kind === 'wizard' ? hsl(250 + rng.next() * 40, 0.5, 0.35) : hsl(rng.next() * 360, 0.6, 0.5));
-  const pants = tone(hsl(210 + rng.next() * 30, 0.35, 0.3));
+  const hairStyle = rng.pick(HAIR_STYLES);
+  const shirt = hsl(rng.next() * 360, 0.55 + rng.next() * 0.2, 0.45 + rng.next() * 0.1);
+  const pants = hsl(200 + rng.next() * 60, 0.3 + rng.next() * 0.15, 0.25 + rng.next() * 0.1);
+  const shoes = hsl(rng.next() * 40, 0.3, 0.18 + rng.next() * 0.1);
+  const accent = hsl(rng.next() * 360, 0.7, 0.55);
+  const accessory = rng.pick(ACCESSORIES);
+  const size = 0.85 + rng.next() * 0.3;
+  const coat = rng.next();
+  return { skin, hair, hairStyle, shirt, pants, shoes, accent, accessory, size, coat };
+}
+
+/**
+ * The job part of an image seed. Panels are seeded `<job_id>:<panel n>` (edits add `:<time>`),
+ * so a trailing `:<digits>` is the panel and the rest is the job. Seeds of other shapes are
+ * used whole.
+ */
+export function jobOf(seed: string): string {
+  const cut = seed.lastIndexOf(':');
+  if (cut <= 0) return seed;
+  const tail = seed.slice(cut + 1);
+  return /^\d+$/.test(tail) ? seed.slice(0, cut) : seed;
+}
+
+function lookOf(jobKey: string, name: string): CharacterLook {
+  return lookFrom(new Random(hashString(`look\u0000${jobKey}\u0000${name.toLowerCase()}`)));
+}
+
+/**
+ * The look of a named character in the job an image seed belongs to: the same in every panel of
+ * the job (it depends on the job and the name, not the panel), different across jobs and names.
+ */
+export function characterLook(seed: string, name: string): CharacterLook {
+  return lookOf(jobOf(seed), name);
+}
+
+function paintPerson(ctx: Ctx, x: number, y: number, H: number, spec: FigureSpec, look: CharacterLook): void {
+  const { cv, rng, tone } = ctx;
+  const skin = tone(look.skin);
+  const hair = tone(look.hair);
+  const shirt = tone(spec.kind === 'wizard' ? hsl(250 + look.coat * 40, 0.5, 0.35) : look.shirt);
+  const pants = tone(look.pants);
+  const shoes = tone(look.shoes);
+  const accent = tone(look.accent);
   const limb = Math.max(2, H * 0.07);
+  // The pose (facing, waving) is the panel's own.
   const dir = rng.next() < 0.5 ? -1 : 1;
+  const wave = rng.next() < 0.5;
+  const hr = H * 0.12;
+  const hcy = y - H * 0.87;
+  // Hair behind the body.
+  if (look.hairStyle === 'long') cv.rect(x - hr * 1.08, hcy - hr * 0.2, hr * 2.16, hr * 1.9, hair);
+  else if (look.hairStyle === 'ponytail') cv.ellipse(x - dir * hr * 1.05, hcy + hr * 0.35, hr * 0.38, hr * 0.95, hair);
   // Legs and shoes.
   cv.line(x - H * 0.05, y - H * 0.42, x - H * 0.07, y - limb * 0.5, limb, spec.dress ? skin : pants);
   cv.line(x + H * 0.05, y - H * 0.42, x + H * 0.07, y - limb * 0.5, limb, spec.dress ? skin : pants);
-  cv.ellipse(x - H * 0.08, y - limb * 0.3, limb * 0.9, limb * 0.5, tone([50, 40, 36]));
-  cv.ellipse(x + H * 0.08, y - limb * 0.3, limb * 0.9, limb * 0.5, tone([50, 40, 36]));
+  cv.ellipse(x - H * 0.08, y - limb * 0.3, limb * 0.9, limb * 0.5, shoes);
+  cv.ellipse(x + H * 0.08, y - limb * 0.3, limb * 0.9, limb * 0.5, shoes);
   // Arms (one may wave).
-  const wave = rng.next() < 0.5;
   cv.line(x - dir * H * 0.1, y - H * 0.7, x - dir * H * 0.22, y - H * 0.45, limb * 0.9, shirt);
   const hx = x + dir * (wave ? H * 0.26 : H * 0.22);
   const hy = y - (wave ? H * 0.95 : H * 0.45);
@@ -956,20 +1305,35 @@ function paintPerson(ctx: Ctx, x: number, y: number, H: number, spec: FigureSpec
     cv.polygon([[x - H * 0.12, y - H * 0.74], [x + H * 0.12, y - H * 0.74], [x + H * 0.11, y - H * 0.4], [x - H * 0.11, y - H * 0.4]], shirt);
     cv.rect(x - H * 0.11, y - H * 0.44, H * 0.22, H * 0.05, shade(pants, 0.8));
   }
-  // Head.
-  const hr = H * 0.12;
-  const hcy = y - H * 0.87;
-  if (spec.dress && spec.kind !== 'wizard') cv.rect(x - hr * 1.08, hcy - hr * 0.2, hr * 2.16, hr * 1.7, hair);
+  if (look.accessory === 'scarf') {
+    cv.rect(x - H * 0.11, y - H * 0.77, H * 0.22, H * 0.055, accent);
+    cv.line(x + dir * H * 0.06, y - H * 0.75, x + dir * H * 0.1, y - H * 0.6, Math.max(1, H * 0.045), accent);
+  }
+  // Head and hair.
+  if (look.hairStyle === 'curly') {
+    for (let k = 0; k < 7; k++) {
+      const a = Math.PI * (0.95 + (k / 6) * 1.1);
+      cv.circle(x + Math.cos(a) * hr * 0.95, hcy - hr * 0.15 + Math.sin(a) * hr * 0.95, hr * 0.42, hair);
+    }
+  }
   cv.circle(x, hcy - hr * 0.2, hr * 1.08, hair);
+  if (look.hairStyle === 'bun') cv.circle(x, hcy - hr * 1.3, hr * 0.45, hair);
   cv.ellipse(x, hcy + hr * 0.12, hr * 0.9, hr * 0.88, skin);
   // Fringe over the forehead, then a simple face.
   cv.ellipse(x - dir * hr * 0.2, hcy - hr * 0.62, hr * 0.75, hr * 0.3, hair);
   const eye = Math.max(1, hr * 0.13);
-  cv.circle(x + dir * hr * 0.12 - hr * 0.33, hcy + hr * 0.1, eye, INK);
-  cv.circle(x + dir * hr * 0.12 + hr * 0.33, hcy + hr * 0.1, eye, INK);
+  const ex = x + dir * hr * 0.12;
+  if (look.accessory === 'glasses') {
+    for (const side of [-1, 1]) {
+      cv.circle(ex + side * hr * 0.33, hcy + hr * 0.1, hr * 0.27, INK);
+      cv.circle(ex + side * hr * 0.33, hcy + hr * 0.1, hr * 0.19, mix(skin, WHITE, 0.35));
+    }
+  }
+  cv.circle(ex - hr * 0.33, hcy + hr * 0.1, eye, INK);
+  cv.circle(ex + hr * 0.33, hcy + hr * 0.1, eye, INK);
   cv.ellipse(x - hr * 0.55, hcy + hr * 0.42, hr * 0.16, hr * 0.1, tone([240, 130, 130]), 0.6);
   cv.ellipse(x + hr * 0.55, hcy + hr * 0.42, hr * 0.16, hr * 0.1, tone([240, 130, 130]), 0.6);
-  cv.ellipse(x + dir * hr * 0.12, hcy + hr * 0.55, hr * 0.22, Math.max(1, hr * 0.08), tone([170, 60, 60]));
+  cv.ellipse(ex, hcy + hr * 0.55, hr * 0.22, Math.max(1, hr * 0.08), tone([170, 60, 60]));
   if (spec.kind === 'royal') {
     const top = hcy - hr * 0.95;
     cv.polygon(
@@ -988,12 +1352,22 @@ function paintPerson(ctx: Ctx, x: number, y: number, H: number, spec: FigureSpec
     cv.ellipse(x, hcy - hr * 0.8, hr * 1.6, hr * 0.28, shirt);
     cv.polygon([[x - hr * 0.9, hcy - hr * 0.8], [x + dir * hr * 0.5, hcy - hr * 3.4], [x + hr * 0.9, hcy - hr * 0.8]], shirt);
     cv.circle(x + dir * hr * 0.1, hcy - hr * 1.8, hr * 0.2, tone([255, 230, 100]));
+  } else if (look.accessory === 'hat') {
+    cv.ellipse(x, hcy - hr * 0.75, hr * 1.45, hr * 0.22, accent);
+    cv.rect(x - hr * 0.8, hcy - hr * 1.55, hr * 1.6, hr * 0.82, accent);
+    cv.rect(x - hr * 0.8, hcy - hr * 0.98, hr * 1.6, hr * 0.18, shade(accent, 0.7));
+  } else if (look.accessory === 'bow') {
+    const bx = x - dir * hr * 0.75;
+    const by = hcy - hr * 0.85;
+    cv.polygon([[bx, by], [bx - hr * 0.45, by - hr * 0.28], [bx - hr * 0.45, by + hr * 0.28]], accent);
+    cv.polygon([[bx, by], [bx + hr * 0.45, by - hr * 0.28], [bx + hr * 0.45, by + hr * 0.28]], accent);
+    cv.circle(bx, by, hr * 0.12, shade(accent, 0.8));
   }
 }
 
-function paintRobot(ctx: Ctx, x: number, y: number, H: number): void {
-  const { cv, tone, rng } = ctx;
-  const metal = tone(hsl(200 + rng.next() * 40, 0.12, 0.65));
+function paintRobot(ctx: Ctx, x: number, y: number, H: number, look: CharacterLook): void {
+  const { cv, tone } = ctx;
+  const metal = tone(hsl(200 + look.coat * 40, 0.12, 0.65));
   const dark = shade(metal, 0.6);
   cv.rect(x - H * 0.13, y - H * 0.3, H * 0.08, H * 0.3, dark);
   cv.rect(x + H * 0.05, y - H * 0.3, H * 0.08, H * 0.3, dark);
@@ -1008,28 +1382,47 @@ function paintRobot(ctx: Ctx, x: number, y: number, H: number): void {
   cv.circle(x, y - H * 1.12, H * 0.035, [255, 70, 70]);
 }
 
-function paintAnimal(ctx: Ctx, x: number, y: number, H: number, kind: FigureKind): void {
+
+const COATS: Partial<Record<FigureKind, readonly RGB[]>> = {
+  cat: [
+    [120, 120, 128],
+    [40, 38, 42],
+    [232, 140, 60],
+    [236, 226, 210],
+  ],
+  dog: [
+    [150, 100, 60],
+    [200, 160, 110],
+    [90, 60, 40],
+    [235, 230, 220],
+  ],
+  fox: [[228, 114, 38]],
+  rabbit: [
+    [225, 220, 215],
+    [170, 150, 130],
+  ],
+  bear: [
+    [110, 70, 42],
+    [70, 50, 36],
+  ],
+  horse: [
+    [140, 90, 55],
+    [230, 225, 215],
+    [60, 45, 35],
+    [190, 150, 100],
+  ],
+  unicorn: [[250, 248, 252]],
+};
+
+const coatOf = (kind: FigureKind, look: CharacterLook): RGB => {
+  const list = COATS[kind] ?? [[150, 110, 80]];
+  return list[Math.min(list.length - 1, Math.floor(look.coat * list.length))] as RGB;
+};
+
+function paintAnimal(ctx: Ctx, x: number, y: number, H: number, kind: FigureKind, look: CharacterLook): void {
   const { cv, tone, rng } = ctx;
   const dir = rng.next() < 0.5 ? -1 : 1;
-  const palette: Record<string, readonly RGB[]> = {
-    cat: [
-      [120, 120, 128],
-      [40, 38, 42],
-      [232, 140, 60],
-    ],
-    dog: [
-      [150, 100, 60],
-      [200, 160, 110],
-      [90, 60, 40],
-    ],
-    fox: [[228, 114, 38]],
-    rabbit: [
-      [225, 220, 215],
-      [170, 150, 130],
-    ],
-    bear: [[110, 70, 42]],
-  };
-  const fur = tone(rng.pick(palette[kind] ?? [[150, 110, 80]]));
+  const fur = tone(coatOf(kind, look));
   const belly = tone(mix(fur, WHITE, 0.45));
   const leg = Math.max(2, H * 0.09);
   const bodyY = y - H * 0.42;
@@ -1066,12 +1459,39 @@ function paintAnimal(ctx: Ctx, x: number, y: number, H: number, kind: FigureKind
     cv.circle(hx + dir * hr * 1.2, hy + hr * 0.2, Math.max(1, hr * 0.16), INK);
   }
   cv.circle(hx + dir * hr * 0.4, hy - hr * 0.2, Math.max(1, hr * 0.14), INK);
+  // A named pet wears a collar in its accent colour.
+  if (look.accessory !== 'none' && (kind === 'cat' || kind === 'dog')) cv.ellipse(hx - dir * hr * 0.3, hy + hr * 0.85, hr * 0.55, Math.max(1, hr * 0.18), tone(look.accent));
 }
 
-function paintDragon(ctx: Ctx, x: number, y: number, H: number): void {
+function paintHorse(ctx: Ctx, x: number, y: number, H: number, horn: boolean, look: CharacterLook): void {
   const { cv, tone, rng } = ctx;
   const dir = rng.next() < 0.5 ? -1 : 1;
-  const scale = hsl(rng.pick([120, 140, 0, 270, 200]) + rng.next() * 20, 0.55, 0.4);
+  const coat = tone(coatOf(horn ? 'unicorn' : 'horse', look));
+  const mane = tone(horn ? hsl(280 + look.coat * 80, 0.7, 0.7) : shade(look.hair, 0.9));
+  const leg = Math.max(2, H * 0.08);
+  const bodyY = y - H * 0.55;
+  // Tail, legs, body.
+  cv.line(x - dir * H * 0.42, bodyY - H * 0.05, x - dir * H * 0.58, bodyY + H * 0.3, Math.max(2, H * 0.09), mane);
+  for (const lx of [-0.32, -0.2, 0.2, 0.32]) cv.rect(x + lx * H - leg / 2, bodyY, leg, y - bodyY - leg * 0.4, shade(coat, 0.88));
+  for (const lx of [-0.32, -0.2, 0.2, 0.32]) cv.rect(x + lx * H - leg * 0.6, y - leg * 0.6, leg * 1.2, leg * 0.6, tone([60, 50, 44]));
+  cv.ellipse(x, bodyY, H * 0.45, H * 0.19, coat);
+  // Neck, head, mane, eye.
+  const nx = x + dir * H * 0.38;
+  cv.polygon([[nx - dir * H * 0.12, bodyY - H * 0.02], [nx + dir * H * 0.08, bodyY - H * 0.1], [nx + dir * H * 0.2, bodyY - H * 0.5], [nx + dir * H * 0.04, bodyY - H * 0.52]], coat);
+  const hx = nx + dir * H * 0.2;
+  const hy = bodyY - H * 0.48;
+  cv.ellipse(hx + dir * H * 0.08, hy + H * 0.04, H * 0.16, H * 0.08, coat);
+  cv.polygon([[hx - dir * H * 0.02, hy - H * 0.06], [hx, hy - H * 0.18], [hx + dir * H * 0.05, hy - H * 0.05]], coat);
+  cv.line(nx + dir * H * 0.02, bodyY - H * 0.5, nx - dir * H * 0.1, bodyY - H * 0.06, Math.max(2, H * 0.07), mane);
+  cv.circle(hx + dir * H * 0.05, hy, Math.max(1, H * 0.02), INK);
+  if (horn) cv.polygon([[hx + dir * H * 0.02, hy - H * 0.06], [hx + dir * H * 0.14, hy - H * 0.3], [hx + dir * H * 0.09, hy - H * 0.04]], tone([250, 215, 110]));
+}
+
+function paintDragon(ctx: Ctx, x: number, y: number, H: number, look: CharacterLook): void {
+  const { cv, tone, rng } = ctx;
+  const dir = rng.next() < 0.5 ? -1 : 1;
+  const hues = [120, 140, 0, 270, 200];
+  const scale = hsl((hues[Math.min(hues.length - 1, Math.floor(look.coat * hues.length))] as number) + look.size * 20, 0.55, 0.4);
   const body = tone(scale);
   const wing = tone(shade(scale, 0.7));
   const belly = tone(hsl(45, 0.7, 0.7));
@@ -1165,33 +1585,61 @@ function paintProps(ctx: Ctx): void {
       props.push({ y, paint: () => paintHouse(ctx, x, y, s) });
     }
   }
+  // Things on the ground, sized by their distance.
+  const grounded: Array<[Thing, number, number, number, (x: number, y: number, s: number) => void]> = [
+    ['windmill', 0.04, 0.2, 150, (x, y, s) => paintWindmill(ctx, x, y, s)],
+    ['tent', 0.25, 0.55, 80, (x, y, s) => paintTent(ctx, x, y, s)],
+    ['snowman', 0.4, 0.75, 95, (x, y, s) => paintSnowman(ctx, x, y, s)],
+    ['campfire', 0.5, 0.8, 34, (x, y, s) => paintCampfire(ctx, x, y, s)],
+    ['treasure', 0.55, 0.85, 42, (x, y, s) => paintTreasure(ctx, x, y, s)],
+    ['mushroom', 0.6, 0.95, 34, (x, y, s) => paintMushrooms(ctx, x, y, s)],
+  ];
+  for (const [thing, minT, maxT, size, paint] of grounded) {
+    if (!mentions(scene, thing)) continue;
+    const [x, y] = findGroundSpot(ctx, minT, maxT);
+    const s = size * u * (0.45 + depth(y) * 0.9);
+    props.push({ y, paint: () => paint(x, y, s) });
+  }
   const figures = scene.figures;
   const walkers = figures.filter((f) => f.kind !== 'bird');
-  walkers.forEach((spec, k) => {
+  const unit = Math.min(w, sceneH) * 0.3;
+  let lanternAt: Point | null = null;
+  for (const [k, spec] of walkers.entries()) {
     const slot = (w * (k + 0.5)) / walkers.length;
     const [x, y] = findGroundSpot(ctx, 0.62, 0.92, slot + (rng.next() - 0.5) * (w / walkers.length) * 0.3);
-    const grow = 0.75 + depth(y) * 0.4;
-    const base = Math.min(w, sceneH) * 0.3 * grow * (walkers.length > 3 ? 0.8 : 1);
+    // A named character has its job's look and always the same size; others vary per panel.
+    const look = spec.name !== undefined ? lookOf(ctx.jobKey, spec.name) : lookFrom(rng);
+    const base = spec.name !== undefined ? unit * look.size : unit * (0.75 + depth(y) * 0.4) * (walkers.length > 3 ? 0.8 : 1);
+    if (lanternAt === null && mentions(scene, 'lantern')) lanternAt = [x + (rng.next() < 0.5 ? -1 : 1) * base * 0.34, y + 2 * u];
     let paint: () => void;
     switch (spec.kind) {
       case 'person':
       case 'royal':
       case 'wizard':
-        paint = () => paintPerson(ctx, x, y, base, spec);
+        paint = () => paintPerson(ctx, x, y, base, spec, look);
         break;
       case 'robot':
-        paint = () => paintRobot(ctx, x, y, base * 0.85);
+        paint = () => paintRobot(ctx, x, y, base * 0.85, look);
         break;
       case 'dragon':
-        paint = () => paintDragon(ctx, x, y, base * 1.1);
+        paint = () => paintDragon(ctx, x, y, base * 1.1, look);
+        break;
+      case 'horse':
+      case 'unicorn':
+        paint = () => paintHorse(ctx, x, y, base * 0.75, spec.kind === 'unicorn', look);
         break;
       default:
-        paint = () => paintAnimal(ctx, x, y, base * 0.5, spec.kind);
+        paint = () => paintAnimal(ctx, x, y, base * 0.5, spec.kind, look);
     }
     props.push({ y, paint });
-  });
+  }
+  if (mentions(scene, 'lantern')) {
+    const [x, y] = lanternAt ?? findGroundSpot(ctx, 0.5, 0.85);
+    props.push({ y: y + 0.5, paint: () => paintLantern(ctx, x, y, 26 * u * (0.6 + depth(y) * 0.6)) });
+  }
   props.sort((a, b) => a.y - b.y);
   for (const p of props) p.paint();
+  if (mentions(scene, 'butterfly')) paintButterflies(ctx);
   const birds = figures.filter((f) => f.kind === 'bird').length;
   const birdColor = ctx.dark ? ([20, 20, 30] as RGB) : ([45, 40, 50] as RGB);
   for (let k = 0; k < birds; k++) paintBird(ctx.cv, w * (0.15 + rng.next() * 0.7), horizon * (0.2 + rng.next() * 0.5), (9 + rng.next() * 8) * u, birdColor);
@@ -1235,6 +1683,321 @@ function paintWeather(ctx: Ctx): void {
       const r = Math.max(1, (0.8 + rng.next() * 2) * u);
       cv.circle(rng.next() * w, rng.next() * sceneH, r, WHITE, 0.85);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Things the text names
+
+const mentions = (scene: Scene, thing: Thing): boolean => scene.things.includes(thing);
+
+/** A warm light: soft glow rings (stronger at night). */
+function paintGlow(ctx: Ctx, x: number, y: number, r: number, c: RGB): void {
+  const a = ctx.dark ? 0.045 : 0.022;
+  for (let k = 7; k >= 1; k--) ctx.cv.circle(x, y, r * (1 + k * 0.3), c, a);
+}
+
+/** A big five-pointed star in the sky ("a lost star"). */
+function paintBigStar(ctx: Ctx): void {
+  const { cv, rng, w, horizon, u } = ctx;
+  const R = (20 + rng.next() * 8) * u;
+  const cx = w * (0.2 + rng.next() * 0.6);
+  const cy = horizon * (0.16 + rng.next() * 0.2);
+  paintGlow(ctx, cx, cy, R, [255, 236, 160]);
+  const star = (outer: number, c: RGB): void => {
+    const pts: Point[] = [];
+    for (let k = 0; k < 10; k++) {
+      const a = -Math.PI / 2 + (k * Math.PI) / 5;
+      const r = k % 2 === 0 ? outer : outer * 0.45;
+      pts.push([cx + Math.cos(a) * r, cy + Math.sin(a) * r]);
+    }
+    cv.polygon(pts, c);
+  };
+  star(R, [255, 214, 80]);
+  star(R * 0.55, [255, 246, 200]);
+}
+
+function paintRainbow(ctx: Ctx): void {
+  const { cv, rng, w, horizon, u } = ctx;
+  const cx = w * (0.25 + rng.next() * 0.5);
+  const colors: RGB[] = [
+    [230, 50, 50],
+    [250, 150, 40],
+    [250, 230, 60],
+    [60, 190, 80],
+    [60, 120, 230],
+    [130, 70, 200],
+  ];
+  const outer = Math.min(w * 0.42, horizon * 0.95);
+  const band = 6 * u;
+  for (let y = Math.max(0, Math.round(horizon - outer)); y < horizon; y++) {
+    const dy = horizon - y;
+    colors.forEach((c, k) => {
+      const ro = outer - k * band;
+      const ri = ro - band;
+      if (dy >= ro) return;
+      const xo = Math.sqrt(ro * ro - dy * dy);
+      const xi = dy < ri ? Math.sqrt(ri * ri - dy * dy) : 0;
+      cv.span(y, cx - xo, cx - xi, c, 0.5);
+      cv.span(y, cx + xi, cx + xo, c, 0.5);
+    });
+  }
+}
+
+/** A hot-air balloon. */
+function paintBalloon(ctx: Ctx): void {
+  const { cv, rng, w, horizon, u, tone } = ctx;
+  const r = (22 + rng.next() * 10) * u;
+  const x = w * (0.15 + rng.next() * 0.7);
+  const y = horizon * (0.25 + rng.next() * 0.25);
+  const a = tone(hsl(rng.next() * 360, 0.75, 0.55));
+  const b = tone(hsl(rng.next() * 360, 0.75, 0.7));
+  cv.polygon([[x - r * 0.75, y + r * 0.5], [x + r * 0.75, y + r * 0.5], [x + r * 0.25, y + r * 1.25], [x - r * 0.25, y + r * 1.25]], a);
+  cv.ellipse(x, y, r, r * 1.05, a);
+  cv.ellipse(x, y, r * 0.5, r * 1.05, b);
+  cv.ellipse(x, y, r * 0.15, r * 1.05, a);
+  const ink = tone([90, 70, 50]);
+  cv.line(x - r * 0.25, y + r * 1.25, x - r * 0.2, y + r * 1.6, 1, ink);
+  cv.line(x + r * 0.25, y + r * 1.25, x + r * 0.2, y + r * 1.6, 1, ink);
+  cv.rect(x - r * 0.25, y + r * 1.6, r * 0.5, r * 0.35, tone([150, 100, 60]));
+}
+
+function paintKite(ctx: Ctx): void {
+  const { cv, rng, w, horizon, u, tone } = ctx;
+  const s = (16 + rng.next() * 6) * u;
+  const x = w * (0.2 + rng.next() * 0.6);
+  const y = horizon * (0.2 + rng.next() * 0.25);
+  const c = tone(hsl(rng.next() * 360, 0.8, 0.55));
+  const line = tone([70, 60, 60]);
+  cv.line(x, y + s * 1.3, x + (rng.next() < 0.5 ? -1 : 1) * w * 0.2, horizon + (ctx.sceneH - horizon) * 0.7, 1, line, 0.8);
+  cv.polygon([[x, y - s], [x + s * 0.75, y], [x, y + s * 1.3], [x - s * 0.75, y]], c);
+  cv.polygon([[x, y - s], [x + s * 0.75, y], [x, y]], shade(c, 0.8));
+  cv.line(x, y - s, x, y + s * 1.3, 1, line);
+  cv.line(x - s * 0.75, y, x + s * 0.75, y, 1, line);
+  for (let k = 1; k <= 4; k++) {
+    const tx = x + Math.sin(k * 1.3) * s * 0.4;
+    const ty = y + s * 1.3 + k * s * 0.45;
+    cv.polygon([[tx - s * 0.18, ty - s * 0.12], [tx + s * 0.18, ty + s * 0.12], [tx + s * 0.18, ty - s * 0.12], [tx - s * 0.18, ty + s * 0.12]], tone(hsl(k * 70, 0.8, 0.6)));
+  }
+}
+
+/** A wooden footbridge over the river. */
+function paintBridge(ctx: Ctx): void {
+  const { cv, horizon, sceneH, u, tone, river } = ctx;
+  if (river === null) return;
+  const y = horizon + (sceneH - horizon) * 0.42;
+  const [c, half] = river(y);
+  const x0 = c - half - 14 * u;
+  const x1 = c + half + 14 * u;
+  const rise = Math.max(6 * u, (x1 - x0) * 0.18);
+  const wood = tone([140, 96, 58]);
+  const dark = shade(wood, 0.7);
+  const at = (t: number): Point => [x0 + (x1 - x0) * t, y - Math.sin(Math.PI * t) * rise];
+  const steps = 16;
+  for (let k = 0; k < steps; k++) {
+    const [ax, ay] = at(k / steps);
+    const [bx, by] = at((k + 1) / steps);
+    cv.line(ax, ay, bx, by, Math.max(2, 6 * u), wood);
+    cv.line(ax, ay - 12 * u, bx, by - 12 * u, Math.max(1, 2 * u), dark);
+  }
+  for (let k = 0; k <= 6; k++) {
+    const [px, py] = at(k / 6);
+    cv.line(px, py, px, py - 12 * u, Math.max(1, 2 * u), dark);
+  }
+}
+
+function paintBoat(ctx: Ctx, x: number, y: number, s: number, ship: boolean): void {
+  const { cv, rng, tone } = ctx;
+  const hull = tone(ship ? [110, 62, 40] : hsl(rng.next() * 360, 0.55, 0.45));
+  const sail = tone([248, 244, 232]);
+  const len = ship ? s * 1.6 : s;
+  cv.polygon([[x - len * 0.55, y - s * 0.22], [x + len * 0.55, y - s * 0.22], [x + len * 0.4, y + s * 0.05], [x - len * 0.4, y + s * 0.05]], hull);
+  cv.rect(x - len * 0.55, y - s * 0.26, len * 1.1, s * 0.05, shade(hull, 0.75));
+  const masts = ship ? [-0.22, 0.2] : [0];
+  for (const m of masts) {
+    const mx = x + m * len;
+    const top = y - s * (ship ? 1.25 : 0.95);
+    cv.line(mx, y - s * 0.22, mx, top, Math.max(1, s * 0.04), tone([80, 56, 40]));
+    if (ship) {
+      cv.rect(mx - s * 0.28, top + s * 0.12, s * 0.56, s * 0.38, sail);
+      cv.rect(mx - s * 0.24, top + s * 0.55, s * 0.48, s * 0.36, sail);
+    } else {
+      cv.polygon([[mx + s * 0.04, top], [mx + s * 0.45, y - s * 0.3], [mx + s * 0.04, y - s * 0.3]], sail);
+    }
+    if (ship) cv.polygon([[mx, top], [mx + s * 0.2, top + s * 0.06], [mx, top + s * 0.12]], tone([30, 30, 34]));
+  }
+  cv.ellipse(x, y + s * 0.08, len * 0.6, s * 0.06, tone([235, 245, 255]), 0.5);
+}
+
+function paintFish(ctx: Ctx, x: number, y: number, s: number): void {
+  const { cv, rng, tone } = ctx;
+  const dir = rng.next() < 0.5 ? -1 : 1;
+  const c = tone(hsl(rng.pick([20, 40, 200, 330]), 0.75, 0.55));
+  cv.ellipse(x, y - s * 0.6, s * 0.5, s * 0.25, c);
+  cv.polygon([[x - dir * s * 0.4, y - s * 0.6], [x - dir * s * 0.8, y - s * 0.85], [x - dir * s * 0.8, y - s * 0.35]], c);
+  cv.circle(x + dir * s * 0.28, y - s * 0.66, Math.max(1, s * 0.06), INK);
+  for (let k = 0; k < 3; k++) cv.circle(x + (k - 1) * s * 0.35, y + s * 0.05, s * 0.1, tone([230, 245, 255]), 0.8);
+}
+
+function paintLantern(ctx: Ctx, x: number, y: number, s: number): void {
+  const { cv, tone } = ctx;
+  const light: RGB = [255, 214, 110];
+  const frame = tone([60, 44, 36]);
+  paintGlow(ctx, x, y - s * 0.55, s * 0.9, light);
+  cv.rect(x - s * 0.3, y - s * 0.95, s * 0.6, s * 0.85, frame);
+  cv.rect(x - s * 0.22, y - s * 0.87, s * 0.44, s * 0.69, light);
+  cv.polygon([[x - s * 0.4, y - s * 0.95], [x, y - s * 1.25], [x + s * 0.4, y - s * 0.95]], frame);
+  cv.rect(x - s * 0.36, y - s * 0.12, s * 0.72, s * 0.12, frame);
+  cv.circle(x, y - s * 1.35, s * 0.12, frame);
+}
+
+function paintCampfire(ctx: Ctx, x: number, y: number, s: number): void {
+  const { cv, rng, tone } = ctx;
+  paintGlow(ctx, x, y - s * 0.4, s, [255, 150, 60]);
+  const log = tone([100, 66, 40]);
+  cv.line(x - s * 0.6, y - s * 0.05, x + s * 0.6, y - s * 0.25, Math.max(2, s * 0.16), log);
+  cv.line(x - s * 0.6, y - s * 0.25, x + s * 0.6, y - s * 0.05, Math.max(2, s * 0.16), shade(log, 0.85));
+  const flame = (hw: number, hh: number, c: RGB): void => {
+    const lean = (rng.next() - 0.5) * hw * 0.6;
+    cv.polygon([[x - hw, y - s * 0.2], [x - hw * 0.4, y - s * 0.2 - hh * 0.6], [x + lean, y - s * 0.2 - hh], [x + hw * 0.45, y - s * 0.2 - hh * 0.55], [x + hw, y - s * 0.2]], c);
+  };
+  flame(s * 0.45, s * 1.1, [240, 90, 40]);
+  flame(s * 0.3, s * 0.8, [255, 170, 50]);
+  flame(s * 0.15, s * 0.45, [255, 240, 150]);
+}
+
+function paintTent(ctx: Ctx, x: number, y: number, s: number): void {
+  const { cv, rng, tone } = ctx;
+  const cloth = tone(hsl(rng.pick([15, 35, 120, 200, 280]), 0.6, 0.5));
+  cv.polygon([[x - s * 0.7, y], [x, y - s], [x + s * 0.7, y]], cloth);
+  cv.polygon([[x, y - s], [x + s * 0.7, y], [x + s * 0.25, y]], shade(cloth, 0.8));
+  cv.polygon([[x - s * 0.18, y], [x, y - s * 0.6], [x + s * 0.18, y]], tone([50, 36, 30]));
+  cv.line(x, y - s, x, y - s * 1.15, Math.max(1, s * 0.04), tone([90, 70, 50]));
+}
+
+function paintWindmill(ctx: Ctx, x: number, y: number, s: number): void {
+  const { cv, rng, tone } = ctx;
+  const wall = tone([236, 228, 214]);
+  cv.polygon([[x - s * 0.22, y], [x - s * 0.13, y - s], [x + s * 0.13, y - s], [x + s * 0.22, y]], wall);
+  cv.polygon([[x - s * 0.17, y - s], [x, y - s * 1.2], [x + s * 0.17, y - s]], tone([150, 60, 50]));
+  cv.rect(x - s * 0.06, y - s * 0.25, s * 0.12, s * 0.25, tone([100, 66, 44]));
+  const hubY = y - s * 0.95;
+  const turn = rng.next() * Math.PI;
+  const blade = tone([120, 84, 56]);
+  const sail = tone([250, 246, 236]);
+  for (let k = 0; k < 4; k++) {
+    const a = turn + (k * Math.PI) / 2;
+    const ex = x + Math.cos(a) * s * 0.75;
+    const ey = hubY + Math.sin(a) * s * 0.75;
+    cv.line(x, hubY, ex, ey, Math.max(1, s * 0.04), blade);
+    const px = -Math.sin(a) * s * 0.12;
+    const py = Math.cos(a) * s * 0.12;
+    const mx = x + Math.cos(a) * s * 0.25;
+    const my = hubY + Math.sin(a) * s * 0.25;
+    cv.polygon([[mx, my], [ex, ey], [ex + px, ey + py], [mx + px, my + py]], sail, 0.9);
+  }
+  cv.circle(x, hubY, s * 0.05, blade);
+}
+
+function paintMushrooms(ctx: Ctx, x: number, y: number, s: number): void {
+  const { cv, rng, tone } = ctx;
+  const n = rng.int(2, 3);
+  for (let k = 0; k < n; k++) {
+    const mx = x + (k - (n - 1) / 2) * s * 0.8;
+    const ms = s * (k === 0 ? 1 : 0.65);
+    cv.rect(mx - ms * 0.12, y - ms * 0.55, ms * 0.24, ms * 0.55, tone([245, 236, 215]));
+    const cap = tone([215, 45, 40]);
+    const top = y - ms * 0.55;
+    for (let row = Math.floor(top - ms * 0.45); row <= Math.ceil(top); row++) {
+      const dy = (top - (row + 0.5)) / (ms * 0.45);
+      if (dy < 0 || dy >= 1) continue;
+      const half = ms * 0.5 * Math.sqrt(1 - dy * dy);
+      cv.span(row, mx - half, mx + half, cap);
+    }
+    for (const [dx, dy] of [
+      [-0.25, 0.18],
+      [0.12, 0.3],
+      [0.3, 0.12],
+    ] as const) {
+      cv.circle(mx + dx * ms, top - dy * ms, ms * 0.06, tone(WHITE));
+    }
+  }
+}
+
+function paintTreasure(ctx: Ctx, x: number, y: number, s: number): void {
+  const { cv, tone } = ctx;
+  const wood = tone([120, 74, 40]);
+  const gold = tone([240, 196, 60]);
+  paintGlow(ctx, x, y - s * 0.5, s * 0.7, [255, 220, 120]);
+  for (let k = 0; k < 5; k++) cv.circle(x - s * 0.7 + k * s * 0.12, y - s * 0.05, s * 0.09, gold);
+  cv.rect(x - s * 0.5, y - s * 0.55, s, s * 0.55, wood);
+  cv.ellipse(x, y - s * 0.55, s * 0.5, s * 0.25, shade(wood, 0.85));
+  cv.rect(x - s * 0.5, y - s * 0.6, s, s * 0.06, gold);
+  cv.rect(x - s * 0.36, y - s * 0.8, s * 0.06, s * 0.8, gold);
+  cv.rect(x + s * 0.3, y - s * 0.8, s * 0.06, s * 0.8, gold);
+  cv.rect(x - s * 0.07, y - s * 0.5, s * 0.14, s * 0.14, gold);
+}
+
+function paintSnowman(ctx: Ctx, x: number, y: number, s: number): void {
+  const { cv, rng, tone } = ctx;
+  const snow = tone([246, 248, 255]);
+  const shadow = tone([214, 222, 238]);
+  cv.circle(x, y - s * 0.3, s * 0.32, shadow);
+  cv.circle(x, y - s * 0.32, s * 0.3, snow);
+  cv.circle(x, y - s * 0.78, s * 0.22, snow);
+  cv.circle(x, y - s * 1.12, s * 0.16, snow);
+  const stick = tone([100, 70, 44]);
+  cv.line(x - s * 0.2, y - s * 0.8, x - s * 0.55, y - s * 1.0, Math.max(1, s * 0.03), stick);
+  cv.line(x + s * 0.2, y - s * 0.8, x + s * 0.55, y - s * 1.0, Math.max(1, s * 0.03), stick);
+  cv.circle(x - s * 0.06, y - s * 1.16, Math.max(1, s * 0.025), INK);
+  cv.circle(x + s * 0.06, y - s * 1.16, Math.max(1, s * 0.025), INK);
+  cv.polygon([[x, y - s * 1.13], [x + s * 0.2, y - s * 1.1], [x, y - s * 1.08]], tone([245, 130, 40]));
+  cv.rect(x - s * 0.17, y - s * 0.96, s * 0.34, s * 0.06, tone(hsl(rng.next() * 360, 0.7, 0.5)));
+  cv.rect(x - s * 0.18, y - s * 1.3, s * 0.36, s * 0.04, tone([30, 30, 34]));
+  cv.rect(x - s * 0.12, y - s * 1.5, s * 0.24, s * 0.2, tone([30, 30, 34]));
+}
+
+function paintButterflies(ctx: Ctx): void {
+  const { cv, rng, w, horizon, sceneH, u, tone } = ctx;
+  const n = rng.int(3, 5);
+  for (let k = 0; k < n; k++) {
+    const x = w * (0.08 + rng.next() * 0.84);
+    const y = horizon + (sceneH - horizon) * (0.1 + rng.next() * 0.6) - 20 * u;
+    const s = (5 + rng.next() * 3) * u;
+    const c = tone(hsl(rng.pick([0, 30, 50, 200, 280, 320]), 0.85, 0.6));
+    cv.ellipse(x - s * 0.6, y - s * 0.3, s * 0.6, s * 0.5, c);
+    cv.ellipse(x + s * 0.6, y - s * 0.3, s * 0.6, s * 0.5, c);
+    cv.ellipse(x - s * 0.45, y + s * 0.35, s * 0.4, s * 0.35, shade(c, 0.85));
+    cv.ellipse(x + s * 0.45, y + s * 0.35, s * 0.4, s * 0.35, shade(c, 0.85));
+    cv.line(x, y - s * 0.6, x, y + s * 0.6, Math.max(1, s * 0.18), INK);
+  }
+}
+
+/** Sky things: drawn after the clouds, before the hills. */
+function paintSkyThings(ctx: Ctx): void {
+  const { scene } = ctx;
+  if (mentions(scene, 'rainbow')) paintRainbow(ctx);
+  if (mentions(scene, 'star')) paintBigStar(ctx);
+  if (mentions(scene, 'balloon')) paintBalloon(ctx);
+  if (mentions(scene, 'kite')) paintKite(ctx);
+}
+
+/** Water things: a bridge over the river, boats, ships and fish on the water. */
+function paintWaterThings(ctx: Ctx): void {
+  const { scene, u, horizon, sceneH } = ctx;
+  if (mentions(scene, 'bridge')) paintBridge(ctx);
+  const scale = (y: number): number => 0.45 + clamp((y - horizon) / Math.max(1, sceneH - horizon), 0, 1) * 1.1;
+  if (mentions(scene, 'ship')) {
+    const spot = ctx.waterSpot(true);
+    if (spot !== null) paintBoat(ctx, spot[0], spot[1], 56 * u * scale(spot[1]), true);
+  }
+  if (mentions(scene, 'boat')) {
+    const spot = ctx.waterSpot(false);
+    if (spot !== null) paintBoat(ctx, spot[0], spot[1], 56 * u * scale(spot[1]), false);
+  }
+  if (mentions(scene, 'fish')) {
+    const spot = ctx.waterSpot(false);
+    if (spot !== null) paintFish(ctx, spot[0] + 40 * u, spot[1], 24 * u * scale(spot[1]));
   }
 }
 
@@ -1415,6 +2178,20 @@ function hueRotate(cv: Canvas, degrees: number, saturation: number): void {
   }
 }
 
+/**
+ * The colour a flat area of `c` has after the art style's pass, for styles whose pass works pixel
+ * by pixel on the colour alone (an unknown style's hue turn); undefined for styles that blur,
+ * posterise with outlines, pixelate, add grain or hatch.
+ */
+export function styleColor(artStyle: string, c: readonly [number, number, number]): [number, number, number] | undefined {
+  const style = styleFlags(artStyle);
+  if (style.soft || style.bold || style.pixel || style.noir || style.sketch) return undefined;
+  const cv = new Canvas(1, 1);
+  cv.span(0, 0, 1, c);
+  if (style.hue !== 0 || style.saturation !== 1) hueRotate(cv, style.hue, style.saturation);
+  return [cv.data[0]!, cv.data[1]!, cv.data[2]!];
+}
+
 function applyStyle(cv: Canvas, style: StyleFlags, edges: Uint8Array | null, salt: number): void {
   const { width: w, height: h, data: d } = cv;
   const u = Math.min(w, h) / 512;
@@ -1522,23 +2299,96 @@ function applyStyle(cv: Canvas, style: StyleFlags, edges: Uint8Array | null, sal
 // ---------------------------------------------------------------------------------------
 // Caption strip
 
+const ELLIPSIS = '...';
+const CAPTION_INK: RGB = [250, 246, 232];
+
 function captionScale(w: number, h: number): number {
   return Math.max(1, Math.floor(Math.min(w, h) / 170));
 }
 
-function captionHeight(w: number, h: number): number {
-  const s = captionScale(w, h);
-  return GLYPH_HEIGHT * s + 2 * Math.max(2, 2 * s);
+/** Two caption lines from 256 px up, one below. */
+function captionLineCount(w: number, h: number): number {
+  return Math.min(w, h) >= 256 ? 2 : 1;
 }
 
-function fitCaption(text: string, maxWidth: number, scale: number): string {
-  let out = fontText(text).trim();
-  if (textWidth(out, scale) <= maxWidth) return out;
-  const parts = out.split(' ');
-  while (parts.length > 1 && textWidth(`${parts.join(' ')}...`, scale) > maxWidth) parts.pop();
-  out = `${parts.join(' ')}...`;
-  while (out.length > 3 && textWidth(out, scale) > maxWidth) out = `${out.slice(0, -4)}...`;
-  return out;
+function captionHeight(w: number, h: number): number {
+  const s = captionScale(w, h);
+  const lines = captionLineCount(w, h);
+  return lines * GLYPH_HEIGHT * s + (lines - 1) * 3 * s + 2 * Math.max(2, 2 * s);
+}
+
+/** `word` cut to `max` glyphs, the cut marked with an ellipsis. */
+function shortened(word: string, max: number): string {
+  return max <= ELLIPSIS.length ? ELLIPSIS.slice(0, Math.max(0, max)) : `${word.slice(0, max - ELLIPSIS.length)}${ELLIPSIS}`;
+}
+
+/** `line` (words joined by single spaces) with an ellipsis, dropping whole words from its end until it fits `max`. */
+function withEllipsis(line: string, max: number): string {
+  let end = line.length;
+  while (end + ELLIPSIS.length > max) {
+    const space = line.lastIndexOf(' ', end - 1);
+    if (space < 0) break;
+    end = space;
+  }
+  // A single word that leaves no room for the ellipsis is shortened instead.
+  return end + ELLIPSIS.length <= max ? `${line.slice(0, end)}${ELLIPSIS}` : shortened(line.slice(0, end), max);
+}
+
+/**
+ * Lays `text` out as at most `maxLines` lines of at most `maxChars` glyphs, in the font's
+ * alphabet (`fontText`: upper case, unknown characters as `?`). Lines hold whole words
+ * separated by single spaces, filled greedily. When the text does not fit, the last line ends
+ * at a word boundary with `...`; a word longer than a line is shown shortened to the line with
+ * `...` and ends the caption. Nothing is cut without an ellipsis.
+ *
+ * Linear in the text, and usually much less: words are read one at a time (each mapped to the
+ * font once) and reading stops at the first word that does not fit.
+ */
+export function layoutCaption(text: string, maxChars: number, maxLines = 1): string[] {
+  const max = Math.floor(maxChars);
+  const lineLimit = Math.floor(maxLines);
+  const lines: string[] = [];
+  if (!(max > 0) || !(lineLimit > 0)) return lines;
+  const wordPattern = /\S+/g;
+  const nextWord = (): string | undefined => {
+    for (let m = wordPattern.exec(text); m !== null; m = wordPattern.exec(text)) {
+      const word = fontText(m[0]);
+      if (word.length > 0) return word;
+    }
+    return undefined;
+  };
+  let line = '';
+  let word = nextWord();
+  while (word !== undefined) {
+    if (line === '') {
+      if (word.length > max) {
+        lines.push(shortened(word, max));
+        return lines;
+      }
+      line = word;
+      word = nextWord();
+    } else if (line.length + 1 + word.length <= max) {
+      line = `${line} ${word}`;
+      word = nextWord();
+    } else if (lines.length + 1 < lineLimit) {
+      lines.push(line);
+      line = '';
+    } else {
+      lines.push(withEllipsis(line, max));
+      return lines;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+/** The caption lines an image of this size shows for `text` (sizes are clamped like the image's). */
+export function captionLines(text: string, width: number, height: number): string[] {
+  const w = clampSide(width);
+  const h = clampSide(height);
+  const s = captionScale(w, h);
+  const pad = Math.max(2, 2 * s);
+  return layoutCaption(text, glyphsThatFit(w - 2 * pad, s), captionLineCount(w, h));
 }
 
 function paintCaption(cv: Canvas, text: string): void {
@@ -1549,8 +2399,9 @@ function paintCaption(cv: Canvas, text: string): void {
   const top = h - strip;
   cv.rect(0, top, w, strip, [14, 12, 24], 0.72);
   cv.rect(0, top, w, Math.max(1, Math.round(s / 2)), [255, 214, 120], 0.9);
-  const line = fitCaption(text, w - 2 * pad, s);
-  if (line.length > 0) drawText(cv, line, pad, top + pad, s, [250, 246, 232]);
+  captionLines(text, w, h).forEach((line, k) => {
+    drawText(cv, line, pad, top + pad + k * (GLYPH_HEIGHT + 3) * s, s, CAPTION_INK);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1586,20 +2437,26 @@ function renderPixels(input: RenderInput): { width: number; height: number; data
     sky: skyStops(scene, rng),
     ground: new Float64Array(w),
     waterAt: () => false,
+    waterSpot: () => null,
+    river: null,
     dark: scene.time === 'night' || scene.space,
+    jobKey: jobOf(input.seed),
   };
 
   paintSky(ctx);
   if (ctx.dark) paintStars(ctx, scene.space ? 2.2 : 1);
   if (scene.space) paintPlanets(ctx);
-  else if (scene.time === 'night') paintMoon(ctx);
-  else if (scene.weather !== 'storm') paintSun(ctx);
+  // The moon shows when the text names it; the sun on clear or cloudy days.
+  if (mentions(scene, 'moon')) paintMoon(ctx);
+  else if (!scene.space && scene.time !== 'night' && scene.weather !== 'storm') paintSun(ctx);
   if (!scene.space) paintClouds(ctx);
+  paintSkyThings(ctx);
   if (scene.rocket) paintRocket(ctx);
   if (!scene.space) paintFarHills(ctx);
   if (scene.mountains) paintMountains(ctx);
   if (scene.buildings === 'city') paintCity(ctx);
   paintGround(ctx);
+  paintWaterThings(ctx);
   if (scene.buildings === 'castle') paintCastle(ctx);
   if (scene.buildings === 'lighthouse') paintLighthouse(ctx);
   if (scene.flowers) paintFlowers(ctx);
@@ -1880,7 +2737,7 @@ function editPng(original: Uint8Array, instruction: string, seed: string): Uint8
   }
   const addKinds: FigureKind[] = [];
   for (const t of tokens) {
-    const hit = FIGURE_WORDS[t];
+    const hit = FIGURES.get(t);
     if (hit !== undefined && hit.kind !== 'bird') addKinds.push(hit.kind);
   }
   const wantsTree = hasAny('tree', 'trees', 'forest');
@@ -1898,7 +2755,10 @@ function editPng(original: Uint8Array, instruction: string, seed: string): Uint8
       sky: [[128, 160, 200]],
       ground: new Float64Array(w).fill(horizon),
       waterAt: () => false,
+      waterSpot: () => null,
+      river: null,
       dark: night,
+      jobKey: jobOf(seed),
     };
     if (wantsTree) {
       const x = w * (rng.next() < 0.5 ? 0.08 + rng.next() * 0.15 : 0.77 + rng.next() * 0.15);
@@ -1908,10 +2768,12 @@ function editPng(original: Uint8Array, instruction: string, seed: string): Uint8
       const x = w * (0.2 + 0.3 * k + rng.next() * 0.1);
       const y = sceneH * (0.9 + rng.next() * 0.06);
       const base = Math.min(w, sceneH) * 0.26;
-      if (kind === 'person' || kind === 'royal' || kind === 'wizard') paintPerson(ctx, x, y, base, { kind, dress: kind !== 'person' || rng.next() < 0.5 });
-      else if (kind === 'robot') paintRobot(ctx, x, y, base * 0.85);
-      else if (kind === 'dragon') paintDragon(ctx, x, y, base);
-      else paintAnimal(ctx, x, y, base * 0.5, kind);
+      const look = lookFrom(rng);
+      if (kind === 'person' || kind === 'royal' || kind === 'wizard') paintPerson(ctx, x, y, base, { kind, dress: kind !== 'person' || rng.next() < 0.5 }, look);
+      else if (kind === 'robot') paintRobot(ctx, x, y, base * 0.85, look);
+      else if (kind === 'dragon') paintDragon(ctx, x, y, base, look);
+      else if (kind === 'horse' || kind === 'unicorn') paintHorse(ctx, x, y, base * 0.9, kind === 'unicorn', look);
+      else paintAnimal(ctx, x, y, base * 0.5, kind, look);
     });
     changed = true;
   }
@@ -1987,6 +2849,32 @@ function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/**
+ * Drawing is synchronous CPU work: panels drawn "concurrently" would otherwise run back to back
+ * in one turn of the event loop (their continuations all become ready together) and block the
+ * process for the sum of their times. One lane for the process: each drawing starts in a turn
+ * of its own, after the previous one has finished. (Hand-written rather than
+ * `node:timers/promises`: the tests drive these timers with jest's fake clock.)
+ */
+let lane: Promise<unknown> = Promise.resolve();
+function drawInTurn<T>(draw: () => T, signal: AbortSignal | undefined): Promise<T> {
+  const result = lane.then(
+    () =>
+      new Promise<T>((resolve, reject) => {
+        setImmediate(() => {
+          try {
+            signal?.throwIfAborted();
+            resolve(draw());
+          } catch (err) {
+            reject(err);
+          }
+        });
+      }),
+  );
+  lane = result.catch(() => undefined);
+  return result;
+}
+
 export class OfflineIllustrator implements ImageModel {
   readonly provider = 'offline-illustrator';
   private readonly latencyMs: number;
@@ -1998,15 +2886,13 @@ export class OfflineIllustrator implements ImageModel {
 
   async generate(req: ImageRequest): Promise<GeneratedImage> {
     await wait(this.latencyMs, req.signal);
-    const png = renderPng(req);
-    req.signal?.throwIfAborted();
+    const png = await drawInTurn(() => renderPng(req), req.signal);
     return { png, model: OFFLINE_IMAGE_MODEL };
   }
 
   async edit(req: ImageEditRequest): Promise<GeneratedImage> {
     await wait(this.latencyMs, req.signal);
-    const png = editPng(req.original, req.instruction, req.seed);
-    req.signal?.throwIfAborted();
+    const png = await drawInTurn(() => editPng(req.original, req.instruction, req.seed), req.signal);
     return { png, model: OFFLINE_IMAGE_MODEL };
   }
 }

@@ -83,7 +83,10 @@ const GLYPHS = new Map<string, readonly number[]>(
 
 const FALLBACK = GLYPHS.get('?') as readonly number[];
 
-/** Upper-cases, strips accents, maps typographic quotes/dashes and replaces unknown characters with `?`. */
+/**
+ * Upper-cases, strips accents, maps typographic quotes/dashes and replaces unknown characters with `?`.
+ * The result is ASCII (glyph names only). Linear in the text: every step is one pass.
+ */
 export function fontText(text: string): string {
   const plain = text
     .normalize('NFD')
@@ -104,10 +107,21 @@ export function glyphRows(ch: string): readonly number[] {
   return GLYPHS.get(ch) ?? GLYPHS.get(fontText(ch).charAt(0)) ?? FALLBACK;
 }
 
-/** Width in image pixels of `text` drawn at `scale` (without trailing spacing). */
+/** Width in image pixels of `text` drawn at `scale` (without trailing spacing). Linear in the text. */
 export function textWidth(text: string, scale: number): number {
-  const n = [...fontText(text)].length;
+  // `fontText` only yields ASCII glyph names, so its length is the number of glyphs.
+  const n = fontText(text).length;
   return n === 0 ? 0 : (n * GLYPH_ADVANCE - 1) * scale;
+}
+
+/**
+ * How many glyphs fit in `maxWidth` image pixels at `scale` (the font is monospaced, so a line's
+ * width depends only on its length): the largest n with `textWidth` of n glyphs <= maxWidth.
+ */
+export function glyphsThatFit(maxWidth: number, scale: number): number {
+  const s = Math.max(1, Math.floor(scale));
+  if (!(maxWidth > 0)) return 0;
+  return Math.floor((maxWidth / s + 1) / GLYPH_ADVANCE);
 }
 
 /**

@@ -9,22 +9,30 @@
  * dependency. jose is well kept, verifies RS256 against a cached JWKS with a fetch deadline
  * (`timeoutDuration`) and a refetch cooldown, and runs the same in every door.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { DependencyUnavailableError } from '../core/errors';
+import { isNetworkFailure } from './failures';
 
 export interface AuthSettings {
   issuer: string;
   clientId: string;
   jwksUri: string;
+  /** Deadline of a JWKS fetch (STORY42_JWKS_TIMEOUT_MS). */
+  timeoutMs: number;
 }
 
 export class TokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
   constructor(private readonly settings: AuthSettings) {
-    this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { timeoutDuration: settings.timeoutMs, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
   }
 
-  /** The verified claims, or `undefined` for any token that is not a valid ID token. */
+  /**
+   * The verified claims, or `undefined` for any token that is not a valid ID token. When the
+   * key set cannot be fetched (Cognito down, slow or unreachable) it throws a 503 instead: the
+   * token may well be valid.
+   */
   async verify(authorization: string | undefined): Promise<JWTPayload | undefined> {
     if (!authorization) return undefined;
     const token = authorization.replace(/^Bearer\s+/i, '').trim();
@@ -38,7 +46,9 @@ export class TokenVerifier {
       });
       if (payload.token_use !== 'id') return undefined;
       return payload;
-    } catch {
+    } catch (err) {
+      const keySetFailed = err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || (err instanceof errors.JOSEError && err.message.includes('JSON Web Key Set'));
+      if (keySetFailed || isNetworkFailure(err)) throw new DependencyUnavailableError('The sign-in service is unavailable; try again shortly');
       return undefined;
     }
   }

@@ -86,6 +86,9 @@ const envSchema = z.object({
   STORY42_COGNITO_CLIENT_ID: z.string().optional(),
   STORY42_COGNITO_ISSUER: optionalUrl('STORY42_COGNITO_ISSUER'),
   STORY42_COGNITO_JWKS_URI: optionalUrl('STORY42_COGNITO_JWKS_URI'),
+  STORY42_STORAGE_TIMEOUT_MS: int('STORY42_STORAGE_TIMEOUT_MS', 100, 60_000, 3_000),
+  STORY42_STORAGE_MAX_ATTEMPTS: int('STORY42_STORAGE_MAX_ATTEMPTS', 1, 5, 2),
+  STORY42_JWKS_TIMEOUT_MS: int('STORY42_JWKS_TIMEOUT_MS', 100, 60_000, 5_000),
   STORY42_LOG_FORMAT: choice('STORY42_LOG_FORMAT', LOG_FORMATS, 'json'),
   STORY42_METRICS: choice('STORY42_METRICS', ['on', 'off'] as const, 'on'),
   STORY42_ENVIRONMENT: z.string().trim().max(64).optional(),
@@ -111,7 +114,9 @@ export interface Config {
   allowedModels: string[];
   presignSeconds: number;
   /** Token verification (the agent and the local gateway verify ID tokens themselves). */
-  auth?: { issuer: string; clientId: string; jwksUri: string };
+  auth?: { issuer: string; clientId: string; jwksUri: string; timeoutMs: number };
+  /** Deadlines of every store call (S3, DynamoDB, Secrets Manager): per attempt, and attempts in all. */
+  storage: { timeoutMs: number; maxAttempts: number };
   /** Logs: JSON lines (AWS), readable lines (a person at a terminal), or none (tests). */
   logFormat: (typeof LOG_FORMATS)[number];
   /** Publish CloudWatch metrics (EMF) from the counters. */
@@ -146,7 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   let auth: Config['auth'];
   if (e.STORY42_COGNITO_CLIENT_ID && (e.STORY42_COGNITO_ISSUER || e.STORY42_COGNITO_USER_POOL_ID)) {
     const issuer = e.STORY42_COGNITO_ISSUER ?? `https://cognito-idp.${region}.amazonaws.com/${e.STORY42_COGNITO_USER_POOL_ID}`;
-    auth = { issuer, clientId: e.STORY42_COGNITO_CLIENT_ID, jwksUri: e.STORY42_COGNITO_JWKS_URI ?? `${issuer}/.well-known/jwks.json` };
+    auth = { issuer, clientId: e.STORY42_COGNITO_CLIENT_ID, jwksUri: e.STORY42_COGNITO_JWKS_URI ?? `${issuer}/.well-known/jwks.json`, timeoutMs: e.STORY42_JWKS_TIMEOUT_MS };
   }
   return {
     textProvider: e.STORY42_TEXT_PROVIDER,
@@ -179,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedModels,
     presignSeconds: 3600,
     auth,
+    storage: { timeoutMs: e.STORY42_STORAGE_TIMEOUT_MS, maxAttempts: e.STORY42_STORAGE_MAX_ATTEMPTS },
     logFormat: e.STORY42_LOG_FORMAT,
     metrics: e.STORY42_METRICS === 'on',
     environmentName: e.STORY42_ENVIRONMENT || undefined,

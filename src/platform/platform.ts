@@ -38,7 +38,7 @@ export interface PlatformParts {
   routes?: readonly Route[];
   /** The name logs and metrics carry (the Lambda or the agent). */
   service?: string;
-  /** Extra fields for GET /health (the local platform adds where its Cognito is). */
+  /** Extra fields for GET /health (never ids or secrets: it answers without a token). */
   health?: () => Record<string, unknown>;
 }
 

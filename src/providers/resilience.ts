@@ -6,6 +6,7 @@
  * The SDK clients are built with `maxAttempts: 1`, so retries happen here only, never twice.
  */
 import { badGateway, isAbortError, ProviderUnavailableError } from '../core/errors';
+import { isNetworkFailure } from '../platform/failures';
 
 /**
  * The provider answered, but with something unusable (no image, bytes that are not a PNG).
@@ -79,17 +80,6 @@ export type Failure = 'throttled' | 'unavailable' | 'timeout' | 'malformed' | 'f
 
 const THROTTLE_NAMES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RESOURCE_EXHAUSTED']);
 const UNAVAILABLE_NAMES = new Set(['ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelTimeoutException', 'ModelStreamErrorException']);
-
-/** Network failures: the provider could not be reached (refused, reset, unresolvable, an HTTP/2 session torn down). */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
-
-function isNetworkFailure(err: Error): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('ERR_HTTP2_'))) return true;
-  }
-  return false;
-}
 
 /** Classifies an SDK error by its name, HTTP status, or network failure. */
 export function classify(err: unknown): Failure {
