@@ -64,6 +64,8 @@ describe('only validated data is stored, and a request that answers 200 is alway
     ['300 KB of unknown fields', Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`unknown_${i}`, 'u'.repeat(1000)]))],
     ['a 50,000-item array', { many: Array.from({ length: 50_000 }, (_, i) => i) }],
     ['a user_id (ignored, never stored)', { user_id: { claims: nested(10) } }],
+    ['700 KB of unknown fields (a raw row would pass DynamoDB\'s item limit)', Object.fromEntries(Array.from({ length: 700 }, (_, i) => [`unknown_${i}`, 'u'.repeat(1000)]))],
+    ['3,000 nesting levels in a user_id and an unknown field', { user_id: nested(3000), extra: nested(3000) }],
   ])('%s: answered, tracked, and the stored request is the parsed one', async (_what, noise) => {
     const job = jobId('only-valid');
     const res = await gw.call('POST', routeNamed('generate_topics_ideas').path, { body: { genre: 'fiction', topics: 'otters, rivers', job_id: job, ...noise } });

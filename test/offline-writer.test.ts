@@ -89,3 +89,18 @@ describe('offline story writer', () => {
     expect(swapped.new_story_segment.speaker).toBe('Theo');
   });
 });
+
+describe('offline writer grammar', () => {
+  it('uses "an" before a vowel sound, also after richer words replace plain ones', () => {
+    fc.assert(
+      fc.property(outlineRequest, fc.constantFrom('grade 1', 'grade 5', 'grade 8', 'young adult'), fc.constantFrom('fairy tale', 'mystery', 'fantasy', 'adventure'), fc.string({ minLength: 1, maxLength: 6 }), (input, level, genre, seed) => {
+        const req = { ...input, reading_level: level, genre };
+        const outline = outlineResultSchema.parse(writer.write({ kind: 'outline', input: req }, seed));
+        const task = storyTask({ ...req, story_outline_description: outline.story_parts }, outlineSpeakers(outline.story_parts));
+        const text = JSON.stringify(writer.write(task, seed));
+        expect(text.match(/\b[Aa] (?!one\b|once\b|eu|uni|use|usu|ur)[aeiou]\w*/g) ?? []).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

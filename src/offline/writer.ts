@@ -558,7 +558,6 @@ const RICHER: readonly [ReadonlyMap<string, string>, ReadonlyMap<string, string>
     ['tried', 'attempted', 'endeavoured'],
     ['helped', 'assisted', 'aided'],
     ['wonderful', 'marvellous', 'magnificent'],
-    ['sure', 'certain', 'confident'],
     ['shiny', 'gleaming', 'lustrous'],
     ['careful', 'cautious', 'meticulous'],
     ['carefully', 'cautiously', 'meticulously'],
@@ -586,13 +585,11 @@ const RICHER: readonly [ReadonlyMap<string, string>, ReadonlyMap<string, string>
     ['really', 'really', 'genuinely'],
     ['maybe', 'perhaps', 'perhaps'],
     ['wanted', 'wished', 'yearned'],
+    // Not swapped: words that are also verbs or idioms ("answer", "question", "as sure as"), where a synonym breaks the sentence.
     ['ready', 'prepared', 'prepared'],
     ['grumpy', 'grouchy', 'cantankerous'],
     ['sleepy', 'drowsy', 'drowsy'],
     ['whole', 'entire', 'entire'],
-    ['answer', 'answer', 'solution'],
-    ['question', 'question', 'inquiry'],
-    ['questions', 'questions', 'inquiries'],
     ['seemed', 'seemed', 'appeared'],
     ['started', 'started', 'commenced'],
     ['happened', 'happened', 'transpired'],
@@ -630,6 +627,19 @@ const BARE_SECTION: Readonly<Record<Tier, number>> = { 0: 20, 1: 26, 2: 30, 3: 3
 
 /** Share of an audio story's target the dressing (openers, asides, tails) may take it to. */
 const SOFT_CEILING = 1.4;
+
+/**
+ * Older readers: the most words two sentences may have between them to be folded into one
+ * ("A. B." → "A, and b."). Folding costs at most a word, so it lengthens older readers'
+ * sentences even when an audio story's budget leaves no room for dressing them up.
+ */
+const FOLD_CAP: Readonly<Record<Tier, number>> = { 0: 0, 1: 0, 2: 24, 3: 46 };
+
+/** The earliest readers' stories take the template with the shortest sentences of this many next in a deck. */
+const EARLY_DRAW = 3;
+
+/** Sentences that cannot follow a comma: they start with a conjunction or a quotation. */
+const NO_FOLD = /^(?:["'(]|(?:and|but|so|or|yet|nor)\b)/i;
 
 /** How older readers' sentences may begin ("Remarkably, …"). */
 const SENTENCE_ADVERBS: readonly [readonly string[], readonly string[]] = [
@@ -900,18 +910,46 @@ function fill(template: string, slot: (key: string) => string, tier: Tier): { te
     i += 1;
   }
   out += enrich(literal, tier);
-  return { text: upperFirst(out.replace(/\s+/g, ' ').trim()), slotFirst };
+  return { text: upperFirst(withArticles(out.replace(/\s+/g, ' ').trim())), slotFirst };
 }
 
-/** "A, and B." → ["A.", "B."]: a sentence cut at its coordinating conjunctions. */
+/** "a" before a vowel sound becomes "an" ("a odd" → "an odd"; "a unicorn" and "a one" keep "a"). One pass. */
+function withArticles(text: string): string {
+  return text.replace(/\b([Aa]) (?![oO]ne\b|[oO]nce\b|[eE]u)(?=[aeioAEIO]|u[^nst]|un[^i]|ho(?:ur|nest|nour)|Ho(?:ur|nest|nour))/g, '$1n ');
+}
+
+/**
+ * The earliest readers' clauses: "A, and B." → ["A.", "B."], "A: b?" → ["A.", "B?"]. A sentence
+ * cut at its coordinating conjunctions (not a question's) and at a colon between two clauses of
+ * three words or more.
+ */
 function splitClauses(sentence: string): string[] {
-  if (!sentence.endsWith('.')) return [sentence];
-  const pieces = sentence
-    .slice(0, -1)
-    .split(/, (?:and|but|so) /)
+  const end = sentence.at(-1);
+  if (end !== '.' && end !== '!' && end !== '?') return [sentence];
+  const body = sentence.slice(0, -1);
+  const pieces = (end === '?' ? [body] : body.split(/, (?:and|but|so) /))
+    .flatMap((p) => {
+      const at = p.indexOf(': ');
+      return at > 0 && countWords(p.slice(0, at)) >= 3 && countWords(p.slice(at + 2)) >= 3 ? [p.slice(0, at), p.slice(at + 2)] : [p];
+    })
     .map((p) => p.trim())
     .filter((p) => p !== '');
-  return pieces.length < 2 ? [sentence] : pieces.map((p) => `${upperFirst(p)}.`);
+  return pieces.length < 2 ? [sentence] : pieces.map((p, i) => `${upperFirst(p)}${i === pieces.length - 1 ? end : '.'}`);
+}
+
+/**
+ * Older readers: a template's sentences run together, so a two-sentence line or introduction
+ * reads as one: narration "A. B." → "A, and b."; a line "A. B." → "A; b." and "A! B." → "A; b!".
+ * Only on the kits' own templates, where a sentence after the first starts with a literal word
+ * or a name slot; a question stays a sentence of its own.
+ */
+function joinTemplate(template: string, kind: 'narration' | 'line'): string {
+  let exclaimed = false;
+  const joined = template.replace(kind === 'line' ? /([.!]) (?:(I\b|I'|\{)|([A-Z]))/g : /(\.) (?:(I\b|I'|\{)|([A-Z]))/g, (_m, stop: string, keep: string | undefined, lower: string | undefined) => {
+    if (stop === '!') exclaimed = true;
+    return `${kind === 'line' ? '; ' : ', and '}${keep ?? (lower as string).toLowerCase()}`;
+  });
+  return exclaimed && joined.endsWith('.') ? `${joined.slice(0, -1)}!` : joined;
 }
 
 /** A sentence ending in "." with a clause before the full stop. */
@@ -936,6 +974,8 @@ class Teller {
   focus: { x: string; y: string; voc: string };
   /** Always the full name (outline summaries, which the story reads back). */
   fullNames = false;
+  /** Names a sentence may start with (characters, places, things) that keep their capital, longest first. */
+  private readonly properNames: string[];
 
   constructor(
     private readonly world: World,
@@ -946,6 +986,8 @@ class Teller {
     const hero = world.characters[0] as string;
     const pal = world.characters[1] ?? hero;
     this.focus = { x: hero, y: pal, voc: pal };
+    const names = [...world.characters.flatMap((c) => [c, shortName(c)]), world.place.text, world.dest.text, world.quest, world.questThe, ...world.objects];
+    this.properNames = [...new Set(names.filter((n) => /^\p{Lu}/u.test(n)))].sort((a, b) => b.length - a.length);
   }
 
   /** The next item of a list, in a shuffled order, each once before any comes again. */
@@ -1037,7 +1079,8 @@ class Teller {
    */
   private render(template: string, kind: 'narration' | 'line', maxWords: number): string | undefined {
     const w = this.world;
-    const { text, slotFirst } = fill(template, this.slot, w.tier);
+    // The oldest readers' two-sentence templates read as one sentence.
+    const { text, slotFirst } = fill(w.tier === 3 ? joinTemplate(template, kind) : template, this.slot, w.tier);
     if (this.used.has(normal(text))) return undefined;
     const fits = (candidate: string): boolean => countWords(candidate) <= maxWords;
     const lead = (word: string, sentence: string): string => `${word}, ${slotFirst ? sentence : lowerFirst(sentence)}`;
@@ -1069,6 +1112,15 @@ class Teller {
       const roll = this.rng.next();
       if (roll < 0.3) tryOn(lead(this.next(w.tone.ex), out));
       else if (w.tier === 3 && roll < 0.7) tryOn(lead(this.next(SPOKEN_ADVERBS), out));
+      // The earliest readers' lines, like their narration, one clause per sentence.
+      const pieces = w.tier === 0 ? splitClauses(out) : [];
+      if (pieces.length > 1) {
+        if (this.used.has(normal(out)) || pieces.some((p) => this.used.has(normal(p)))) return undefined;
+        for (const p of pieces) this.used.add(normal(p));
+        this.used.add(normal(out));
+        this.used.add(normal(text));
+        return pieces.join(' ');
+      }
     }
     if (!this.accept(out)) return undefined;
     this.used.add(normal(text));
@@ -1079,17 +1131,71 @@ class Teller {
   intro(): string[] {
     const w = this.world;
     const first = fill(this.rng.pick(w.kit.intro), this.slot, w.tier).text;
-    const second = fill(this.rng.pick(w.kit.questIntro), this.slot, w.tier).text;
+    const quest = this.rng.pick(w.kit.questIntro);
+    const second = fill(w.tier === 3 ? joinTemplate(quest, 'narration') : quest, this.slot, w.tier).text;
     this.accept(first);
     this.accept(second);
     return [first, second];
+  }
+
+  /**
+   * Older readers: consecutive sentences of one narration folded into one ("A. B." → "A, and
+   * b."), while the two have fewer than FOLD_CAP words between them. Adds at most a word a fold,
+   * so it makes older readers' sentences longer even where a short audio story has no words to
+   * spare. Readers up to grade 3 keep their sentences as they are.
+   */
+  fold(sentences: readonly string[]): string[] {
+    const cap = FOLD_CAP[this.world.tier];
+    if (cap === 0) return [...sentences];
+    const out: string[] = [];
+    for (const s of sentences) {
+      const prev = out.at(-1);
+      const [a, b] = [countWords(prev ?? ''), countWords(s)];
+      // Two sentences, one of them short, that make one sentence of fewer than `cap` words.
+      if (prev !== undefined && prev.endsWith('.') && /[.!]$/.test(s) && !NO_FOLD.test(s) && Math.min(a, b) < LONG_SENTENCE[this.world.tier] && a + b < cap) {
+        // A semicolon where an "and" would follow another.
+        const joiner = prev.includes(', and ') || s.includes(', and ') || this.rng.next() < 0.25 ? '; ' : ', and ';
+        const joined = `${prev.slice(0, -1)}${joiner}${this.startsWithName(s) ? s : lowerFirst(s)}`;
+        this.used.add(normal(joined));
+        out[out.length - 1] = joined;
+      } else {
+        out.push(s);
+      }
+    }
+    return out;
+  }
+
+  /** Whether a sentence starts with a name (a character, a place, a thing), whose capital stays. */
+  private startsWithName(sentence: string): boolean {
+    for (const name of this.properNames) {
+      if (sentence.startsWith(name) && !/[\p{L}\p{N}]/u.test(sentence.charAt(name.length))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The next template of a shuffled deck. Among the next few, the earliest readers take the one
+   * with the shortest sentences, the oldest readers one that reads as a single sentence (a
+   * question inside a line stays a sentence of its own), so reading level shows even where a
+   * story has no words to spare.
+   */
+  private draw(deck: string[], kind: 'narration' | 'line'): string {
+    const tier = this.world.tier;
+    if (tier === 1 || tier === 2) return deck.shift() as string;
+    const pieces = (t: string): number => 1 + (t.match(/[.!?] |, (?:and|but|so) |: /g)?.length ?? 0);
+    // The earliest readers: fewest letters a sentence (short sentences of short words); a slot counts as a short name.
+    const letters = (t: string): number => t.replace(/\[[^\]]*\]/g, '').replace(/\{[^}]*\}/g, 'name').replace(/[^A-Za-z]/g, '').length;
+    const score = tier === 0 ? (t: string): number => letters(t) / pieces(t) : (t: string): number => (joinTemplate(t, kind).match(/[.!?] /g)?.length ?? 0);
+    let best = 0;
+    for (let i = 1; i < Math.min(tier === 0 ? EARLY_DRAW : 2, deck.length); i++) if (score(deck[i] as string) < score(deck[best] as string)) best = i;
+    return deck.splice(best, 1)[0] as string;
   }
 
   /** One narration sentence for a part of the story (more for the earliest readers' split clauses). */
   narrate(part: Part, maxWords = Number.POSITIVE_INFINITY): string {
     const deck = this.narrationDecks[part] as string[];
     while (deck.length > 0) {
-      const s = this.render(deck.shift() as string, 'narration', maxWords);
+      const s = this.render(this.draw(deck, 'narration'), 'narration', maxWords);
       if (s) return s;
     }
     return this.made('narration', maxWords);
@@ -1099,7 +1205,7 @@ class Teller {
   speak(part: Part, maxWords = Number.POSITIVE_INFINITY): string {
     const deck = this.lineDecks[part] as string[];
     while (deck.length > 0) {
-      const s = this.render(deck.shift() as string, 'line', maxWords);
+      const s = this.render(this.draw(deck, 'line'), 'line', maxWords);
       if (s) return s;
     }
     return this.made('line', maxWords);
@@ -1655,6 +1761,9 @@ export class OfflineStoryWriter implements TextModel {
         } else {
           while (narration.length < 2) narration.push(teller.narrate(p as Part));
         }
+        // Older readers, where the story has no words left to dress sentences up: fewer, longer
+        // sentences instead, so reading level still shows in a short audio story.
+        if (target && (plain || !roomy(0))) narration.splice(0, narration.length, ...teller.fold(narration));
 
         // Narration first, then the lines; in audio, narration between the lines too.
         const segments: Array<{ segment_num: number; segment_content: string; speaker: string }> = [];
