@@ -5,11 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { corsMethods } from '../src/core/cors';
 import { badRequest, notFound, payloadTooLarge, unauthorized } from '../src/core/errors';
 import type { Route } from '../src/core/routes';
 import type { TokenVerifier } from '../src/platform/auth';
-import { CORS_HEADERS, errorAnswer, serveRoute, type ResponseSink } from '../src/platform/door';
+import { errorAnswer, preflightHeaders, serveRoute, type ResponseSink } from '../src/platform/door';
 import type { Platform } from '../src/platform/platform';
 
 export interface AgentOptions {
@@ -43,7 +42,8 @@ export function createAgentApp({ platform, verifier }: AgentOptions): express.Ex
     app[route.method === 'GET' ? 'get' : route.method === 'POST' ? 'post' : 'delete'](expressPath(route), authenticate(route), rawBody, serve(route));
   }
   for (const path of new Set(routes.map(expressPath))) {
-    app.options(path, (_req, res) => void res.set({ ...CORS_HEADERS, 'Access-Control-Allow-Methods': corsMethods(routes.filter((r) => expressPath(r) === path).map((r) => r.method)) }).status(204).end());
+    const preflight = preflightHeaders(routes.filter((r) => expressPath(r) === path));
+    app.options(path, (_req, res) => void res.set(preflight).status(204).end());
   }
   app.use((req, _res, next) => next(notFound(`No route for ${req.method} ${req.path}`)));
   // Express's error handler: the spec's error shapes, never a stack trace.

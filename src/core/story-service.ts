@@ -99,7 +99,6 @@ export interface CallContext {
 }
 
 export interface RouteOutcome {
-  jobId: string;
   result: Record<string, unknown>;
   /** What the tracking row stores as the response (no presigned URLs). */
   tracked: Record<string, unknown>;
@@ -281,7 +280,7 @@ export class StoryService {
       ...value,
       metadata: this.meta({ genre: input.genre, topics: input.topics, job_id: jobId }, ctx.caller, this.deps.text.provider, madeBy),
     };
-    return { jobId, result, tracked: result, usage };
+    return { result, tracked: result, usage };
   }
 
   async outline(input: OutlineRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
@@ -296,7 +295,7 @@ export class StoryService {
     );
     const { user_id: _ignored, ...echo } = input;
     const result = { ...value, metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, madeBy) };
-    return { jobId, result, tracked: result, usage };
+    return { result, tracked: result, usage };
   }
 
   async story(input: StoryRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
@@ -318,7 +317,7 @@ export class StoryService {
       speaker_names: value.speaker_names,
       metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, madeBy),
     };
-    return { jobId, result, tracked: result, usage };
+    return { result, tracked: result, usage };
   }
 
   async segment(input: SegmentRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
@@ -334,7 +333,7 @@ export class StoryService {
     );
     const { user_id: _ignored, ...echo } = input;
     const result = { ...value, metadata: this.meta({ ...echo, job_id: jobId }, ctx.caller, this.deps.text.provider, madeBy) };
-    return { jobId, result, tracked: result, usage };
+    return { result, tracked: result, usage };
   }
 
   // ---- image routes ---------------------------------------------------------------------
@@ -418,7 +417,7 @@ export class StoryService {
     }
     const result = { story_segments: made, metadata };
     const tracked = { story_segments: made.map(({ image_presigned_url: _url, ...rest }) => rest), metadata };
-    return { jobId, result, tracked, usage: [] };
+    return { result, tracked, usage: [] };
   }
 
   /** The caller's own image key from an s3:// URI, or a 400/403. */
@@ -472,6 +471,6 @@ export class StoryService {
       new_story_segment_image_presigned_url: await images.presignGet(newKey, settings.presignSeconds),
       metadata,
     };
-    return { jobId, result, tracked: { new_story_segment_image_s3_uri: uri, metadata }, usage: [] };
+    return { result, tracked: { new_story_segment_image_s3_uri: uri, metadata }, usage: [] };
   }
 }

@@ -6,12 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { CORS_ALLOW_HEADERS, CORS_ALLOW_ORIGIN, corsMethods } from '../core/cors';
 import { HttpError, unauthorized } from '../core/errors';
 import { routesAt, type LambdaName, type Route } from '../core/routes';
 import type { StreamingHandler } from '../lambda/runtime';
 import { claimsAsStrings, type TokenVerifier } from '../platform/auth';
-import { errorAnswer, findRoute, stderrLog } from '../platform/door';
+import { errorAnswer, findRoute, preflightHeaders, stderrLog } from '../platform/door';
 import { restEvent } from './apigw-event';
 import { readBody } from './http-util';
 import { invokeStreaming } from './lambda-invoke';
@@ -29,10 +28,9 @@ export interface GatewayOptions {
 async function handle(opts: GatewayOptions, req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   const method = (req.method ?? 'GET').toUpperCase();
-  const here = routesAt(url.pathname, opts.routes);
-  if (method === 'OPTIONS' && here.length > 0) {
-    res.writeHead(204, { 'Access-Control-Allow-Origin': CORS_ALLOW_ORIGIN, 'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS, 'Access-Control-Allow-Methods': corsMethods(here.map((h) => h.route.method)) });
-    res.end();
+  const here = method === 'OPTIONS' ? routesAt(url.pathname, opts.routes) : [];
+  if (here.length > 0) {
+    res.writeHead(204, preflightHeaders(here.map((h) => h.route))).end();
     return;
   }
   const match = findRoute(opts.routes, method, url.pathname);

@@ -23,6 +23,15 @@ export async function readBody(req: http.IncomingMessage, limit: number, tooLarg
   return Buffer.concat(chunks);
 }
 
+/** Whether nothing listens on a port (a bind succeeds). */
+export function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
 /** Stops accepting and drops open keep-alive connections. */
 export function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {

@@ -11,8 +11,8 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { z } from 'zod';
+import { portFree } from './http-util';
 import { endProcess, hasArg, sameProcess, startIdOf, until, type ProcessInfo } from './processes';
 
 export const RUN_FILE = 'local-platform.pid.json';
@@ -128,15 +128,6 @@ export interface ReclaimOptions {
  * A previous run that is still alive (and still that process) is given a moment to finish
  * stopping, then this fails with AlreadyRunningError. Returns the line logged, if any.
  */
-/** Whether nothing listens on a loopback port (a bind succeeds). */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 export async function reclaimStaleRun(dataDir: string, opts: ReclaimOptions): Promise<string | undefined> {
   const run = readRunFile(dataDir);
   if (run === undefined) return undefined;

@@ -31,6 +31,7 @@ import { z } from 'zod';
 import { LOCAL_CREDENTIALS } from '../aws/clients';
 import { SESSIONS_SCHEMA } from '../aws/sessions-schema';
 import { startIdOf } from './processes';
+import { portFree } from './http-util';
 import { createRunFile, dataDirArg, reclaimStaleRun, removeRunFile, updateRunFile } from './run-file';
 
 const LOCAL_REGION = 'us-east-1';
@@ -79,12 +80,8 @@ export class PortInUseError extends Error {
 }
 
 /** Fails with a clear message when a port is taken. */
-export function assertPortFree(port: number, variable: string, host = '127.0.0.1'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', () => reject(new PortInUseError(port, variable)));
-    server.listen(port, host, () => server.close(() => resolve()));
-  });
+export async function assertPortFree(port: number, variable: string, host = '127.0.0.1'): Promise<void> {
+  if (!(await portFree(port, host))) throw new PortInUseError(port, variable);
 }
 
 /** A free port chosen by the OS (for tests). */

@@ -35,6 +35,11 @@ export function callerFromClaims(claims: unknown): Caller {
 }
 
 export const CORS_HEADERS: Record<string, string> = { 'Access-Control-Allow-Origin': CORS_ALLOW_ORIGIN, 'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS };
+
+/** The answer to a CORS preflight on a path whose routes have these methods. */
+export function preflightHeaders(routes: readonly Route[]): Record<string, string> {
+  return { ...CORS_HEADERS, 'Access-Control-Allow-Methods': corsMethods(routes.map((r) => r.method)) };
+}
 const JSON_HEADERS = { 'Content-Type': 'application/json', ...CORS_HEADERS };
 
 export interface ErrorAnswer {

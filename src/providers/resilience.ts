@@ -6,7 +6,7 @@
  * The SDK clients are built with `maxAttempts: 1`, so retries happen here only, never twice.
  */
 import { badGateway, isAbortError, ProviderUnavailableError } from '../core/errors';
-import { isNetworkFailure } from '../platform/failures';
+import { isNetworkFailure, isThrottled, statusOf } from '../platform/failures';
 
 /**
  * The provider answered, but with something unusable (no image, bytes that are not a PNG).
@@ -78,7 +78,6 @@ export class Semaphore {
 
 export type Failure = 'throttled' | 'unavailable' | 'timeout' | 'malformed' | 'fatal';
 
-const THROTTLE_NAMES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RESOURCE_EXHAUSTED']);
 const UNAVAILABLE_NAMES = new Set(['ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelTimeoutException', 'ModelStreamErrorException']);
 
 /** Classifies an SDK error by its name, HTTP status, or network failure. */
@@ -87,8 +86,8 @@ export function classify(err: unknown): Failure {
   if (isNetworkFailure(err)) return 'unavailable';
   if (err.name === 'TimeoutError') return 'timeout';
   if (err instanceof MalformedOutputError) return 'malformed';
-  const status = (err as { $metadata?: { httpStatusCode?: number }; status?: number }).$metadata?.httpStatusCode ?? (err as { status?: number }).status;
-  if (THROTTLE_NAMES.has(err.name) || status === 429) return 'throttled';
+  const status = statusOf(err);
+  if (isThrottled(err)) return 'throttled';
   if (UNAVAILABLE_NAMES.has(err.name) || (status !== undefined && status >= 500) || status === 408) return 'unavailable';
   return 'fatal';
 }

@@ -11,7 +11,12 @@ export function parseEvents(text: string): SseEvent[] {
   return text
     .split('\n\n')
     .filter((frame) => frame.trim() !== '')
-    .map((frame) => ({ event: /^event: (.*)$/m.exec(frame)?.[1] ?? 'message', data: JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? '{}') as Record<string, unknown> }));
+    .map(eventOf);
+}
+
+/** One frame (the text between blank lines) as an event. */
+function eventOf(frame: string): SseEvent {
+  return { event: /^event: (.*)$/m.exec(frame)?.[1] ?? 'message', data: JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? '{}') as Record<string, unknown> };
 }
 
 /**
@@ -45,10 +50,9 @@ export async function readEvents(
       while ((cut = buffer.indexOf('\n\n')) >= 0) {
         const frame = buffer.slice(0, cut);
         buffer = buffer.slice(cut + 2);
-        const event = /^event: (.*)$/m.exec(frame)?.[1] ?? 'message';
-        const data = JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? '{}') as Record<string, unknown>;
-        events.push({ event, data });
-        if (opts.stopAfter?.({ event, data })) {
+        const parsed = eventOf(frame);
+        events.push(parsed);
+        if (opts.stopAfter?.(parsed)) {
           await opts.beforeAbort?.();
           controller.abort();
           return { status: res.status, contentType, events };
