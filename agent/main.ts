@@ -3,6 +3,7 @@ import { TokenVerifier } from '../src/platform/auth';
 import { ConfigError, loadConfig } from '../src/platform/config';
 import { createPlatform } from '../src/platform/platform';
 import { AWS_IMAGE } from '../src/platform/image-providers';
+import { AWS_SPEECH } from '../src/platform/speech-providers';
 import { AWS_TEXT } from '../src/platform/text-providers';
 import { createAgentApp } from './app';
 
@@ -11,13 +12,13 @@ async function main(): Promise<void> {
   if (!config.auth) {
     throw new ConfigError('Invalid configuration:\n  - STORY42_COGNITO_USER_POOL_ID (or STORY42_COGNITO_ISSUER) and STORY42_COGNITO_CLIENT_ID are required: the agent verifies ID tokens itself');
   }
-  const platform = createPlatform(config, { text: AWS_TEXT, image: AWS_IMAGE }, { service: 'story42-agent' });
+  const platform = createPlatform(config, { text: AWS_TEXT, image: AWS_IMAGE, speech: AWS_SPEECH }, { service: 'story42-agent' });
   await platform.ready();
   const app = createAgentApp({ platform, verifier: new TokenVerifier(config.auth) });
   const port = Number(process.env.PORT ?? 8080);
   const stopFlushing = platform.telemetry.startAutoFlush(60_000);
   const server = app.listen(port, () => {
-    platform.telemetry.log('info', 'story agent listening', { port, node: process.version, text: platform.story.provider.text, image: platform.story.provider.image });
+    platform.telemetry.log('info', 'story agent listening', { port, node: process.version, ...platform.story.provider });
   });
   const stop = () => {
     stopFlushing();

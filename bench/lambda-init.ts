@@ -18,6 +18,7 @@ const LAMBDAS: Array<{ image: ImageName; lambda: string; env?: Record<string, st
   { image: 'story-text-regen', lambda: 'text-regen' },
   { image: 'story-image-regen', lambda: 'image-regen' },
   { image: 'story-image-regen', lambda: 'image-regen', env: { STORY42_IMAGE_PROVIDER: 'gemini', STORY42_IMAGE_API_KEY_SECRET: 'bench/key' }, label: 'image-regen (gemini)' },
+  { image: 'story-image-regen', lambda: 'image-regen', env: { STORY42_SPEECH_PROVIDER: 'external', STORY42_TTS_API_KEY_SECRET: 'bench/tts' }, label: 'image-regen (elevenlabs)' },
   { image: 'data-ops', lambda: 'data-ops' },
 ];
 
@@ -30,6 +31,7 @@ const ENV: Record<string, string> = {
   STORY42_SESSIONS_TABLE: 'bench-sessions',
   STORY42_TEXT_PROVIDER: 'bedrock',
   STORY42_IMAGE_PROVIDER: 'bedrock',
+  STORY42_SPEECH_PROVIDER: 'polly',
   STORY42_LOG_FORMAT: 'silent',
 };
 
@@ -82,9 +84,12 @@ export async function measureLambdaInit(runs: number): Promise<InitRow[]> {
       external: ['s3rver', 'dynalite', 'cognito-local'],
     });
     const size = (built[image] as { size: BundleSize }).size;
-    const provider = label.includes('gemini') ? 'gemini-image' : lambda === 'text-regen' ? 'bedrock-text' : lambda === 'image-regen' ? 'bedrock-image' : '';
+    // The chunks the warm-up loads: the configured providers' (the media Lambda also warms Polly) and the SDK clients'.
+    const drawing = label.includes('gemini') ? ['gemini-image', 'secret-key'] : ['bedrock-image'];
+    const speaking = label.includes('elevenlabs') ? ['elevenlabs-speech', 'secret-key'] : ['polly-speech'];
+    const providers = lambda === 'text-regen' ? ['bedrock-text'] : lambda === 'image-regen' ? [...drawing, ...speaking, 'speech-audio'] : [];
     const onDemand = Object.entries(size.onDemand)
-      .filter(([f]) => provider && (path.basename(f).startsWith(`${provider}-`) || path.basename(f).startsWith('model-clients-')))
+      .filter(([f]) => providers.length > 0 && [...providers, 'model-clients'].some((p) => path.basename(f).startsWith(`${p}-`)))
       .reduce((n, [, b]) => n + b, 0);
     const lean: number[] = [];
     const fat: number[] = [];

@@ -11,12 +11,18 @@
  *      against the server's first-token latency.
  *  (d) each Lambda bundle's size and module initialisation (import + warm-up call, fresh Node
  *      process), lean bundles beside the pre-lean shape (bench/lambda-init.ts).
+ *  (e) offline speech: seconds of compute per minute of audio (real-time factor); a 3-minute
+ *      audio story narrated with N sections at once beside serial; time to the first section's
+ *      audio over SSE.
  */
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import express from 'express';
+import { EspeakPool, OfflineSpeechSynthesizer } from '../src/offline/speech';
+import { speechThreads } from '../src/offline/speech-voices';
 import { LocalBedrockServer } from '../src/local/bedrock-server';
 import { serveGateway } from '../src/local/platform';
 import { DEMO_USER, freePort, idTokenFor, startLocalServices } from '../src/local/services';
@@ -38,7 +44,10 @@ prints, measured side by side in one run:
       time to the first SSE events of /generate-story;
   (d) each Lambda bundle's size and module initialisation (import + first handler call with
       the warm-up event, in a fresh Node process), the lean bundles of \`npm run build:images\`
-      beside the old shape (every provider and both offline engines in one file).
+      beside the old shape (every provider and both offline engines in one file);
+  (e) offline speech: compute seconds per minute of audio (one worker thread); a 3-minute
+      audio story narrated with BENCH_SPEECH_CONCURRENCY sections at once beside serial; and
+      the time to the first section's audio (its SSE event) against the whole narration.
 Scratch data goes to .tmp/bench-* and is removed at the end.
 
 Arguments: none.  -h, --help  prints this text.
@@ -50,14 +59,16 @@ Environment:
   BENCH_BEDROCK_LATENCY_MS  local Bedrock per-call latency L in (c) (default 300)
   BENCH_FIRST_TOKEN_MS      local Bedrock first-token latency in (c) (default 200)
   BENCH_INIT_RUNS           fresh processes per bundle in (d), median reported (default 7)
-  BENCH_SECTIONS            which sections to run, e.g. "d" or "a,b" (default a,b,c,d)
+  BENCH_SPEECH_CONCURRENCY  sections narrated at once in (e) (default: this machine's cores, at least 2)
+  BENCH_SECTIONS            which sections to run, e.g. "d" or "a,b" (default a,b,c,d,e)
 `;
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const LATENCY_MS = Number(process.env.BENCH_IMAGE_LATENCY_MS ?? 400);
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'a,b,c,d').split(',').map((x) => x.trim()));
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'a,b,c,d,e').split(',').map((x) => x.trim()));
+const SPEECH_CONCURRENCY = Number(process.env.BENCH_SPEECH_CONCURRENCY ?? Math.max(2, availableParallelism()));
 
 interface LoadResult {
   rps: number;
@@ -104,6 +115,26 @@ async function load(url: string, body: (i: number) => string, headers: Record<st
 }
 
 const fmt = (n: number, d = 1) => n.toFixed(d);
+
+/**
+ * POSTs with `Accept: text/event-stream` and reads the stream to its end: when (ms after the
+ * request started) each event name in `first` was first seen, and when the `result` came.
+ */
+async function timeEvents(url: string, auth: Auth, body: unknown, first: readonly string[]): Promise<{ first: Record<string, number>; result: number }> {
+  const t0 = performance.now();
+  const sse = await fetch(url, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json', Accept: 'text/event-stream' }, body: JSON.stringify(body) });
+  const seen: Record<string, number> = {};
+  let result = 0;
+  let text = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of sse.body ?? []) {
+    text += decoder.decode(chunk as Uint8Array, { stream: true });
+    const now = performance.now() - t0;
+    for (const name of first) if (seen[name] === undefined && text.includes(`event: ${name}`)) seen[name] = now;
+    if (text.includes('event: result')) result = now;
+  }
+  return { first: seen, result };
+}
 
 const quiet = () => new PlatformTelemetry({ service: 'bench', format: 'silent', metrics: false });
 
@@ -215,24 +246,15 @@ async function sectionC(services: Services, auth: Auth, stops: Array<() => Promi
   bedrock.knobs.latencyMs = BEDROCK_L;
   bedrock.knobs.firstTokenMs = FIRST_TOKEN;
   const outlineParts = ['beginning', 'middle', 'end'].map((p) => ({ story_part: p, story_part_summary: `The ${p}.`, story_part_speakers: ['Narrator', 'Rin'] }));
-  const t0 = performance.now();
-  const sse = await fetch(`${sseGw.url}/generate-story`, {
-    method: 'POST',
-    headers: { ...auth, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-    body: JSON.stringify({ genre: 'fantasy', reading_level: 'grade 3', tone: 'warm', story_type: 'visual', panels: 3, number_of_speakers: 2, story_outline_description: outlineParts, job_id: 'bench-sse' }),
-  });
-  let firstEvent = 0;
-  let firstDelta = 0;
-  let done = 0;
-  let text = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of sse.body ?? []) {
-    text += decoder.decode(chunk as Uint8Array, { stream: true });
-    const now = performance.now() - t0;
-    if (!firstEvent && text.includes('event: ')) firstEvent = now;
-    if (!firstDelta && text.includes('event: delta')) firstDelta = now;
-    if (text.includes('event: result')) done = now;
-  }
+  const timed = await timeEvents(
+    `${sseGw.url}/generate-story`,
+    auth,
+    { genre: 'fantasy', reading_level: 'grade 3', tone: 'warm', story_type: 'visual', panels: 3, number_of_speakers: 2, story_outline_description: outlineParts, job_id: 'bench-sse' },
+    ['progress', 'delta'],
+  );
+  const firstEvent = timed.first.progress ?? 0;
+  const firstDelta = timed.first.delta ?? 0;
+  const done = timed.result;
   return [
     `(c) full visual story (outline + story + 6 panels) through the local Bedrock server, per-call latency L = ${BEDROCK_L} ms`,
     `    concurrent panels : ${fmt(storyParallel.total, 0)} ms = ${fmt(storyParallel.total / BEDROCK_L, 2)} x L  (${stages(storyParallel)})`,
@@ -242,16 +264,89 @@ async function sectionC(services: Services, auth: Auth, stops: Array<() => Promi
   ];
 }
 
+/** (e) offline speech: real-time factor, a 3-minute story concurrent vs serial, SSE time to the first section. */
+async function sectionE(services: Services, auth: Auth): Promise<string[]> {
+  // Real-time factor: one worker, warmed up, speaking about a minute of story text.
+  const pool = new EspeakPool({ threads: 1, timeoutMs: 120_000 });
+  let rtf: { compute: number; audio: number };
+  try {
+    const speech = new OfflineSpeechSynthesizer(pool);
+    await speech.synthesize({ text: 'Warming up.', voice: 'en-us-michael', pauseAfterMs: 0 });
+    const text = Array.from({ length: 16 }, () => 'The bees carried the golden nectar home to the hive, where the young ones waited.').join(' ');
+    const t0 = performance.now();
+    const audio = await speech.synthesize({ text, voice: 'en-us-michael', pauseAfterMs: 0 });
+    rtf = { compute: (performance.now() - t0) / 1000, audio: audio.durationSeconds };
+  } finally {
+    await pool.close();
+  }
+
+  const platformAt = (concurrency: number) => serveGateway(createLocalPlatform(loadConfig({ ...services.env, STORY42_SPEECH_CONCURRENCY: String(concurrency) }), { telemetry: quiet() }));
+  const call = async (url: string, body: unknown) => {
+    const res = await fetch(url, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as { result: { story_parts: unknown[]; total_duration_seconds: number; sections: unknown[] } };
+  };
+  const base = { genre: 'fiction', reading_level: 'grade 3', tone: 'warm', story_type: 'audio', audio_length: 3, number_of_speakers: 2, job_id: 'bench-audio' };
+  const writer = await platformAt(1);
+  let parts: unknown[];
+  try {
+    const outline = await call(`${writer.url}/generate-story-outline`, { ...base, user_input_description: 'Mia and Leo follow the bees to find where honey comes from' });
+    parts = (await call(`${writer.url}/generate-story`, { ...base, story_outline_description: outline.result.story_parts })).result.story_parts;
+  } finally {
+    await writer.stop();
+  }
+  const narrate = async (concurrency: number, job: string): Promise<{ ms: number; audio: number; sections: number }> => {
+    const gw = await platformAt(concurrency);
+    try {
+      // Warm this platform's worker threads (each compiles the eSpeak WASM once) before timing.
+      await call(`${gw.url}/narrate-story`, { story_parts: parts, job_id: `${job}-warm-up` });
+      const t0 = performance.now();
+      const out = await call(`${gw.url}/narrate-story`, { story_parts: parts, job_id: job });
+      return { ms: performance.now() - t0, audio: out.result.total_duration_seconds, sections: out.result.sections.length };
+    } finally {
+      await gw.stop();
+    }
+  };
+  // Alternating runs, the faster of two each: whichever runs first pays for the process warming up.
+  const serial1 = await narrate(1, 'bench-audio-serial-1');
+  const concurrent1 = await narrate(SPEECH_CONCURRENCY, 'bench-audio-concurrent-1');
+  const serial2 = await narrate(1, 'bench-audio-serial-2');
+  const concurrent2 = await narrate(SPEECH_CONCURRENCY, 'bench-audio-concurrent-2');
+  const serial = serial1.ms <= serial2.ms ? serial1 : serial2;
+  const concurrent = concurrent1.ms <= concurrent2.ms ? concurrent1 : concurrent2;
+
+  // Time to the first section's audio over SSE.
+  const sseGw = await platformAt(SPEECH_CONCURRENCY);
+  let firstSection = 0;
+  let done = 0;
+  try {
+    const timed = await timeEvents(`${sseGw.url}/narrate-story`, auth, { story_parts: parts, job_id: 'bench-audio-sse' }, ['section']);
+    firstSection = timed.first.section ?? 0;
+    done = timed.result;
+  } finally {
+    await sseGw.stop();
+  }
+  return [
+    `(e) offline speech (eSpeak NG WASM + LAME MP3, worker threads; ${availableParallelism()} cores here)`,
+    `    real-time factor   : ${fmt(rtf.compute, 2)} s of compute for ${fmt(rtf.audio, 1)} s of audio = ${fmt((rtf.compute / rtf.audio) * 60, 2)} s per minute of audio (RTF ${fmt(rtf.compute / rtf.audio, 3)})`,
+    `    3-minute story (${concurrent.sections} sections, ${fmt(concurrent.audio / 60, 2)} min of audio) through POST /narrate-story (faster of two alternating runs each):`,
+    `      ${String(SPEECH_CONCURRENCY).padStart(2)} sections at once (${speechThreads(SPEECH_CONCURRENCY)} worker threads: one core is kept for the event loop): ${fmt(concurrent.ms, 0)} ms`,
+    `       serial (1 at once, 1 worker thread): ${fmt(serial.ms, 0)} ms`,
+    `      speed-up          : ${fmt(serial.ms / concurrent.ms, 2)} x`,
+    `    SSE: first section's audio stored and announced at ${fmt(firstSection, 0)} ms; whole narration (story.mp3 joined) at ${fmt(done, 0)} ms (${fmt((firstSection / done) * 100, 0)} %)`,
+  ];
+}
+
 /** (d) Lambda bundles: size and module initialisation, lean beside the old shape. */
 async function sectionD(): Promise<string[]> {
   const rows: InitRow[] = await measureLambdaInit(INIT_RUNS);
   const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`.padStart(9);
   return [
     `(d) Lambda bundles: size, and module initialisation (import + first handler call with the warm-up event, fresh Node process; median of ${INIT_RUNS})`,
-    '    lambda                 before: size     init  |  lean: image   loaded at init     init  |  init ratio',
+    '    lambda                   before: size     init  |  lean: image   loaded at init     init  |  init ratio',
     ...rows.map(
       (r) =>
-        `    ${r.label.padEnd(22)}  ${kib(r.fatBytes)} ${fmt(r.fatMs, 0).padStart(6)} ms  |  ${kib(r.leanBytes)}   ${kib(r.leanLoadedBytes)}      ${fmt(r.leanMs, 0).padStart(6)} ms  |  ${fmt(r.leanMs / r.fatMs, 2)} x`,
+        `    ${r.label.padEnd(24)}  ${kib(r.fatBytes)} ${fmt(r.fatMs, 0).padStart(6)} ms  |  ${kib(r.leanBytes)}   ${kib(r.leanLoadedBytes)}      ${fmt(r.leanMs, 0).padStart(6)} ms  |  ${fmt(r.leanMs / r.fatMs, 2)} x`,
     ),
   ];
 }
@@ -261,7 +356,7 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..');
   mkdirSync(path.join(root, '.tmp'), { recursive: true });
   const lines = ['', `Story42 bench — ${new Date().toISOString()} — node ${process.version}, ${REQUESTS} requests, ${CONCURRENCY} concurrent`, ''];
-  if (SECTIONS.has('a') || SECTIONS.has('b') || SECTIONS.has('c')) {
+  if (['a', 'b', 'c', 'e'].some((x) => SECTIONS.has(x))) {
     const dataDir = mkdtempSync(path.join(root, '.tmp', 'bench-'));
     const services = await startLocalServices({ dataDir, ports: { s3: await freePort(), dynamodb: await freePort(), cognito: await freePort() } });
     const stops: Array<() => Promise<void>> = [];
@@ -271,6 +366,7 @@ async function main(): Promise<void> {
       if (SECTIONS.has('a')) lines.push(...(await sectionA(services, auth, stops)), '');
       if (SECTIONS.has('b')) lines.push(...(await sectionB(services, auth)), '');
       if (SECTIONS.has('c')) lines.push(...(await sectionC(services, auth, stops)), '');
+      if (SECTIONS.has('e')) lines.push(...(await sectionE(services, auth)), '');
     } finally {
       for (const s of stops.reverse()) await s();
       agent.destroy();

@@ -47,6 +47,15 @@ export function streamingInvokeUri(region: string, functionArn: string): string 
   return `arn:aws:apigateway:${region}:lambda:path/2021-11-15/functions/${functionArn}/response-streaming-invocations`;
 }
 
+/**
+ * The longest integration timeout the pinned AWS provider (6.25.0, from @cdktf/provider-aws
+ * 21.22) accepts: it checks timeout_milliseconds against 50-300000 even with response streaming,
+ * where API Gateway allows 900000 (hashicorp/terraform-provider-aws#45472, fixed in a later
+ * release). Above it `terraform validate` and `plan` fail, so a route waits at most this long
+ * until the provider pin moves past the fix.
+ */
+export const PROVIDER_MAX_INTEGRATION_TIMEOUT_MS = 300_000;
+
 /** The resource path API Gateway builds, without the leading slash (`jobs/{job_id}`). */
 const resourcePath = (route: Route) => route.path.replace(/^\//, '');
 const idOf = (path: string) => path.replace(/[{}.]/g, '').replace(/\//g, '-');
@@ -66,10 +75,19 @@ export class Compute extends Construct {
   constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names, f: Foundation, accountId: string, routes: readonly Route[] = ROUTES) {
     super(scope, id);
     const region = cfg.region;
-    const access: AccessTargets = { region, accountId, tableArn: f.table.arn, imagesBucketArn: f.imagesBucket.arn, imageKeySecretArn: f.imageKeySecret.arn };
+    const access: AccessTargets = {
+      region,
+      accountId,
+      tableArn: f.table.arn,
+      imagesBucketArn: f.imagesBucket.arn,
+      imageKeySecretArn: f.imageKeySecret.arn,
+      ttsKeySecretArn: f.ttsKeySecret.arn,
+      speechProvider: cfg.speech.provider,
+    };
 
     // The application's configuration (src/platform/config.ts). AWS_REGION is Lambda's own
-    // (reserved); only the ECS task sets it.
+    // (reserved); only the ECS task sets it. Secrets go by name only: the code reads the value
+    // at run time, so no secret value is ever in the Terraform JSON or state.
     const appEnv: Record<string, string> = {
       STORY42_IMAGES_BUCKET: f.imagesBucket.bucket,
       STORY42_SESSIONS_TABLE: f.table.name,
@@ -78,6 +96,9 @@ export class Compute extends Construct {
       STORY42_IMAGE_API_KEY_SECRET: f.imageKeySecret.name,
       STORY42_TTS_API_KEY_SECRET: f.ttsKeySecret.name,
       STORY42_IMAGE_CONCURRENCY: String(cfg.image_concurrency),
+      STORY42_SPEECH_PROVIDER: cfg.speech.provider,
+      ...(cfg.speech.voices ? { STORY42_SPEECH_VOICES: cfg.speech.voices.join(',') } : {}),
+      ...(cfg.speech.concurrency !== undefined ? { STORY42_SPEECH_CONCURRENCY: String(cfg.speech.concurrency) } : {}),
       STORY42_COGNITO_USER_POOL_ID: f.userPool.id,
       STORY42_COGNITO_CLIENT_ID: f.userPoolClient.id,
       STORY42_ENVIRONMENT: cfg.environment,
@@ -141,8 +162,9 @@ export class Compute extends Construct {
       return res;
     };
     // Every route of the table, to its Lambda through response streaming (SSE on the streaming
-    // routes, plain JSON on the others; no 29-second limit). Each waits as long as its Lambda may run.
-    const integrationTimeoutMs = (key: LambdaName) => Math.min(cfg.api.integration_timeout_ms, timeoutSeconds(key) * 1000);
+    // routes, plain JSON on the others; no 29-second limit). Each waits as long as its Lambda may run,
+    // up to what the pinned provider accepts (PROVIDER_MAX_INTEGRATION_TIMEOUT_MS).
+    const integrationTimeoutMs = (key: LambdaName) => Math.min(cfg.api.integration_timeout_ms, timeoutSeconds(key) * 1000, PROVIDER_MAX_INTEGRATION_TIMEOUT_MS);
     const deps: ITerraformDependable[] = [];
     for (const route of routes) {
       const path = resourcePath(route);

@@ -6,6 +6,10 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
+/** The speech providers a deployed environment can run (`offline` is local only). */
+export const SPEECH_PROVIDERS = ['polly', 'external'] as const;
+export type SpeechProvider = (typeof SPEECH_PROVIDERS)[number];
+
 /** The retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653];
 
@@ -47,6 +51,33 @@ export const environmentSchema = z
     allowed_models: z.array(z.string().regex(/^[A-Za-z0-9/._:-]{3,200}$/, { error: 'must be a Bedrock model id' })).min(1).optional(),
     /** STORY42_IMAGE_CONCURRENCY: images generated at once per request. */
     image_concurrency: z.number().int().min(1).max(32).default(6),
+    /**
+     * Narration (STORY42_SPEECH_*): Amazon Polly (neural voices) or the external TTS API, whose key
+     * is the `<prefix>/tts-api-key` secret. `offline` is local only (not in the Lambda/agent images).
+     */
+    speech: z
+      .object({
+        provider: z
+          .enum(SPEECH_PROVIDERS, {
+            error: (issue) =>
+              issue.input === 'offline'
+                ? 'offline is the local speech engine and is not in the Lambda or agent images; use "polly" or "external"'
+                : `must be one of: ${SPEECH_PROVIDERS.join(', ')}`,
+          })
+          .default('polly'),
+        /** STORY42_SPEECH_VOICES: the voice ids to cast from (the provider's own list when absent). */
+        voices: z
+          .array(z.string().regex(/^[A-Za-z0-9_.+-]{1,64}$/, { error: 'must be a voice id (letters, digits, "_", ".", "+", "-")' }))
+          .min(2, { error: 'must list 2 to 32 voice ids' })
+          .max(32, { error: 'must list 2 to 32 voice ids' })
+          .refine((v) => new Set(v).size === v.length, { error: 'must not repeat a voice' })
+          .refine((v) => v.join(',').length <= 2000, { error: 'must be at most 2000 characters comma-joined' })
+          .optional(),
+        /** STORY42_SPEECH_CONCURRENCY: sections synthesized at once (the application's default, 4, when absent). */
+        concurrency: z.number().int().min(1).max(32).optional(),
+      })
+      .strict()
+      .default({ provider: 'polly' }),
     lambda: z
       .object({
         memory_mb: z.number().int().min(128).max(10240),

@@ -26,6 +26,7 @@ export function assumeRolePolicy(service: string): string {
  */
 export const ACTIONS_REQUIRING_STAR_RESOURCE: Readonly<Record<string, string>> = {
   'ecr:GetAuthorizationToken': 'ECS execution role: the registry login token is account-wide, AWS accepts only Resource "*"',
+  'polly:SynthesizeSpeech': 'narration (speech.provider "polly"): no resource-level permissions (the only resource type is a lexicon, and we use none); limited to the stack\'s region by aws:RequestedRegion',
 };
 
 /**

@@ -1,15 +1,24 @@
 /**
  * The policy suite: each rule a named test, run over every resource of its type in every
- * environment and both phases (test names: "<rule> › <stack> phase <n>").
+ * environment and both phases (test names: "<rule> › <stack> phase <n>"), and over each
+ * phase-2 stack with the other speech provider ("… phase 2 (speech <provider>)").
  */
+import { SPEECH_PROVIDERS, type SpeechProvider } from './environment';
 import { ACTIONS_REQUIRING_STAR_RESOURCE, MANAGED_POLICY_ALLOWLIST, type Statement } from './iam';
-import { ref, resourcesOf, synthAll, targets, type ResourceJson, type Synthesized } from './synth-support';
+import { ref, resourcesOf, synthAll, targets, variant, type ResourceJson, type Synthesized } from './synth-support';
 
-const ALL = targets();
+/** Narration's grants depend on the speech provider: every phase-2 stack with the other one too. */
+const SPEECH_VARIANTS = targets()
+  .filter((t) => t.phase === 2)
+  .map((t) => {
+    const other = SPEECH_PROVIDERS.find((p) => p !== t.cfg.speech.provider) as SpeechProvider;
+    return variant(t, `speech ${other}`, { speech: { provider: other } });
+  });
+const ALL = [...targets(), ...SPEECH_VARIANTS];
 const PHASE2 = ALL.filter((t) => t.phase === 2);
 let stacks: Map<string, Synthesized>;
 beforeAll(() => {
-  stacks = synthAll();
+  stacks = synthAll(SPEECH_VARIANTS);
 });
 const stack = (label: string): Synthesized => stacks.get(label) as Synthesized;
 
@@ -185,27 +194,36 @@ describe(`IAM: managed policies only from the allowlist (${Object.keys(MANAGED_P
  * workload (the synthesized roles must match it, no more, no less).
  */
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
-const CONTRACT: Record<'text-regen' | 'image-regen' | 'data-ops', string[]> = {
+type LambdaWorkload = 'text-regen' | 'image-regen' | 'data-ops';
+/** Narration (image-regen and the agent): Polly, or the external TTS API's key. */
+const SPEECH: Record<SpeechProvider, string[]> = { polly: ['polly:SynthesizeSpeech'], external: ['secretsmanager:GetSecretValue'] };
+const CONTRACT = (speech: SpeechProvider): Record<LambdaWorkload, string[]> => ({
   // The story routes only write tracking rows and the job-owner claim (conditional puts).
   'text-regen': ['dynamodb:PutItem', 'bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', ...LOGS],
-  'image-regen': ['s3:GetObject', 's3:PutObject', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'bedrock:InvokeModel', ...LOGS],
+  // Images and narration audio (users/<sub>/jobs/<job_id>/audio/) are the same users/* objects.
+  'image-regen': ['s3:GetObject', 's3:PutObject', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'bedrock:InvokeModel', ...SPEECH[speech], ...LOGS],
+  // Lists, reads (narration.json, presigned audio) and deletes everything under users/*.
   'data-ops': ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 's3:ListBucket', 's3:GetObject', 's3:DeleteObject', ...LOGS],
-};
-const WORKLOAD_OF: Record<string, keyof typeof CONTRACT> = { 'story-text-regen': 'text-regen', 'story-image-regen': 'image-regen', 'data-ops': 'data-ops' };
+});
+const WORKLOAD_OF: Record<string, LambdaWorkload> = { 'story-text-regen': 'text-regen', 'story-image-regen': 'image-regen', 'data-ops': 'data-ops' };
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+const secretArn = (s: Synthesized, suffix: string) => ref('aws_secretsmanager_secret', one(s, 'aws_secretsmanager_secret', (x) => String(x.name).endsWith(suffix))[0], 'arn');
 
-/** Where each action may point, given the stack's table, images bucket and image-key secret. */
+/** Where each action may point, given the stack's table, images bucket and the two key secrets. */
 function resourceRules(s: Synthesized): Array<[RegExp, (r: string) => boolean]> {
   const [table] = one(s, 'aws_dynamodb_table');
   const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-story-images'));
-  const [secret] = one(s, 'aws_secretsmanager_secret', (x) => String(x.name).endsWith('/google-api-key'));
+  const secrets = [secretArn(s, '/google-api-key'), secretArn(s, '/tts-api-key')];
   const tableArn = ref('aws_dynamodb_table', table, 'arn');
   const bucketArn = ref('aws_s3_bucket', bucket, 'arn');
   return [
     [/^dynamodb:/, (r) => r === tableArn || r === `${tableArn}/index/*`],
     [/^s3:(Get|Put|Delete)Object$/, (r) => r === `${bucketArn}/users/*`],
     [/^s3:ListBucket$/, (r) => r === bucketArn],
-    [/^secretsmanager:GetSecretValue$/, (r) => r === ref('aws_secretsmanager_secret', secret, 'arn')],
+    // Which workload may read which secret: the narration test below.
+    [/^secretsmanager:GetSecretValue$/, (r) => secrets.includes(r)],
+    // No resource-level permissions (ACTIONS_REQUIRING_STAR_RESOURCE); the condition is checked below.
+    [/^polly:SynthesizeSpeech$/, (r) => r === '*'],
     [/^bedrock:/, (r) => new RegExp(`^arn:aws:bedrock:(${s.cfg.region}|\\*)::foundation-model/\\*$`).test(r) || new RegExp(`^arn:aws:bedrock:${s.cfg.region}:\\$\\{data\\.aws_caller_identity\\.account\\.account_id\\}:inference-profile/\\*$`).test(r)],
   ];
 }
@@ -227,6 +245,7 @@ function checkResources(s: Synthesized, who: string, statements: Statement[], ow
         expect([who, st.Condition]).toEqual([who, { StringLike: { 'bedrock:InferenceProfileArn': expect.stringContaining(`arn:aws:bedrock:${s.cfg.region}:`) } }]);
       }
       if (action === 's3:ListBucket') expect([who, st.Condition]).toEqual([who, { StringLike: { 's3:prefix': 'users/*' } }]);
+      if (action.startsWith('polly:')) expect([who, action, st.Condition]).toEqual([who, action, { StringEquals: { 'aws:RequestedRegion': s.cfg.region } }]);
     }
   }
 }
@@ -240,7 +259,7 @@ describe('IAM: each Lambda has its own role with exactly the agreed actions, on 
       const workload = WORKLOAD_OF[String(f.function_name).slice(s.name.length + 1)];
       expect([name, workload]).toEqual([name, expect.any(String)]);
       const statements = roleStatements(s, f.role);
-      expect([workload, sorted(statements.flatMap((st) => list(st.Action)))]).toEqual([workload, sorted(CONTRACT[workload as keyof typeof CONTRACT])]);
+      expect([workload, sorted(statements.flatMap((st) => list(st.Action)))]).toEqual([workload, sorted(CONTRACT(s.cfg.speech.provider)[workload as LambdaWorkload])]);
       const [group] = one(s, 'aws_cloudwatch_log_group', (g) => g.name === `/aws/lambda/${String(f.function_name)}`);
       checkResources(s, String(workload), statements, ref('aws_cloudwatch_log_group', group, 'arn'));
     }
@@ -252,7 +271,7 @@ describe('IAM: the ECS task role has text-regen + image-regen access; the execut
     const s = stack(label);
     const [, task] = one(s, 'aws_ecs_task_definition');
     const taskStatements = roleStatements(s, task.task_role_arn);
-    const dataActions = (w: keyof typeof CONTRACT) => CONTRACT[w].filter((a) => !a.startsWith('logs:'));
+    const dataActions = (w: LambdaWorkload) => CONTRACT(s.cfg.speech.provider)[w].filter((a) => !a.startsWith('logs:'));
     expect(sorted(taskStatements.flatMap((st) => list(st.Action)))).toEqual(sorted([...dataActions('text-regen'), ...dataActions('image-regen')]));
     checkResources(s, 'agent task', taskStatements);
 
@@ -266,6 +285,51 @@ describe('IAM: the ECS task role has text-regen + image-regen access; the execut
         expect([action, list(st.Resource)]).toEqual([action, expected]);
       }
     }
+  });
+});
+
+describe('IAM: narration — image-regen and the agent get exactly the configured speech engine (Polly or the TTS key), no other role either', () => {
+  it('the suite covers every deployable speech provider', () => {
+    expect(sorted(PHASE2.map((t) => t.cfg.speech.provider))).toEqual(sorted(SPEECH_PROVIDERS));
+  });
+
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const provider = s.cfg.speech.provider;
+    const roleName = (reference: unknown) => /^\$\{aws_iam_role\.([^.]+)\.(arn|id)\}$/.exec(String(reference))?.[1] ?? `? ${String(reference)}`;
+    const fnRole = (suffix: string) => roleName(one(s, 'aws_lambda_function', (f) => f.function_name === `${s.name}-${suffix}`)[1].role);
+    const [, task] = one(s, 'aws_ecs_task_definition');
+    const narrating = sorted([fnRole('story-image-regen'), roleName(task.task_role_arn)]);
+    const imageKey = secretArn(s, '/google-api-key');
+    const ttsKey = secretArn(s, '/tts-api-key');
+
+    // Every role's grants, whatever the role: who may call Polly, who may read which secret.
+    const polly = new Set<string>();
+    const secretReaders = new Map<string, string[]>();
+    for (const [, p] of resourcesOf(s, 'aws_iam_role_policy')) {
+      const role = roleName(p.role);
+      for (const st of statementsOf(p.policy).filter((x) => x.Effect === 'Allow')) {
+        if (list(st.Action).some((a) => a.startsWith('polly:'))) {
+          polly.add(role);
+          expect([role, st]).toEqual([role, { Sid: 'PollySpeech', Effect: 'Allow', Action: 'polly:SynthesizeSpeech', Resource: '*', Condition: { StringEquals: { 'aws:RequestedRegion': s.cfg.region } } }]);
+        }
+        if (list(st.Action).some((a) => a.startsWith('secretsmanager:'))) {
+          expect([role, list(st.Action)]).toEqual([role, ['secretsmanager:GetSecretValue']]);
+          secretReaders.set(role, [...(secretReaders.get(role) ?? []), ...list(st.Resource)]);
+        }
+      }
+    }
+    const ttsReaders = [...secretReaders].filter(([, resources]) => resources.includes(ttsKey)).map(([role]) => role);
+    if (provider === 'polly') {
+      expect(sorted(polly)).toEqual(narrating);
+      expect(ttsReaders).toEqual([]);
+    } else {
+      expect(sorted(polly)).toEqual([]);
+      expect(sorted(ttsReaders)).toEqual(narrating);
+    }
+    // The narrating roles read the image key (Gemini) and, with the external TTS API, exactly its secret too; nobody else reads any.
+    expect(sorted(secretReaders.keys())).toEqual(narrating);
+    for (const role of narrating) expect([role, (secretReaders.get(role) ?? []).sort()]).toEqual([role, (provider === 'external' ? [imageKey, ttsKey] : [imageKey]).sort()]);
   });
 });
 
@@ -374,11 +438,18 @@ describe('Secrets: no secret value anywhere in the synthesized JSON', () => {
       expect(u.password).toBeUndefined();
     }
     expect(s.raw).not.toMatch(/"secret_string"|"secret_binary"|"(temporary_)?password"\s*:|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----|"client_secret"/);
-    // Secrets reach the code by name only.
-    for (const [, f] of resourcesOf(s, 'aws_lambda_function')) {
-      for (const [k, v] of Object.entries((f.environment as { variables: Record<string, string> }).variables)) {
+    // Secrets reach the code by name only, in the Lambdas and in the agent.
+    const envs = [
+      ...resourcesOf(s, 'aws_lambda_function').map(([, f]) => (f.environment as { variables: Record<string, string> }).variables),
+      ...resourcesOf(s, 'aws_ecs_task_definition').flatMap(([, t]) =>
+        (JSON.parse(String(t.container_definitions)) as Array<{ environment: Array<{ name: string; value: string }> }>).map((c) => Object.fromEntries(c.environment.map((e) => [e.name, e.value]))),
+      ),
+    ];
+    for (const vars of envs) {
+      for (const [k, v] of Object.entries(vars)) {
         if (/SECRET|KEY/.test(k)) expect([k, v]).toEqual([k, expect.stringMatching(/^\$\{aws_secretsmanager_secret\.[^}]+\.name\}$/)]);
       }
     }
+    expect(Object.keys(s.json.data ?? {}).filter((type) => type.startsWith('aws_secretsmanager_'))).toEqual([]);
   });
 });

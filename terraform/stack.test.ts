@@ -28,9 +28,9 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { EnvironmentError, MAX_PREFIX_LENGTH, overridesFromEnv, parseEnvironment } from './environment';
-import { streamingInvokeUri } from './compute';
+import { PROVIDER_MAX_INTEGRATION_TIMEOUT_MS, streamingInvokeUri } from './compute';
 import { LOCAL_STATE_DIR, NOT_DEPLOYED } from './stack';
-import { countResources, ref, resourcesOf, ROOT, synthAll, targets, type Synthesized } from './synth-support';
+import { countResources, ref, resourcesOf, ROOT, synthAll, synthesize, targets, variant, type Synthesized } from './synth-support';
 
 Testing.setupJest();
 
@@ -45,7 +45,7 @@ beforeAll(() => {
 const FOUNDATION = { EcrRepository, Vpc, Subnet, S3Bucket, DynamodbTable, CognitoUserPool, CognitoUserPoolClient, SecretsmanagerSecret, CloudfrontDistribution };
 const COMPUTE = { LambdaFunction, ApiGatewayRestApi, ApiGatewayAuthorizer, ApiGatewayStage, EcsCluster, EcsTaskDefinition, EcsService, Lb, LbListener, LbTargetGroup };
 
-const STORY_ROUTE_OUTPUTS = ['generate_topics_ideas', 'generate_story_outline', 'generate_story', 'regenerate_segment', 'generate_story_image', 'regenerate_segment_image'].map((r) => `${r}_endpoint`);
+const STORY_ROUTE_OUTPUTS = ['generate_topics_ideas', 'generate_story_outline', 'generate_story', 'regenerate_segment', 'generate_story_image', 'regenerate_segment_image', 'narrate_story'].map((r) => `${r}_endpoint`);
 const COMPUTE_OUTPUTS = ['api_endpoint', ...STORY_ROUTE_OUTPUTS, 'lambda_function_name', 'story_image_lambda_function_name', 'data_ops_lambda_function_name', 'ecs_cluster_name', 'ecs_service_name', 'ecs_alb_dns_name', 'ecs_service_endpoint', 'ecs_desired_count', 'ecs_log_group_name'];
 const FOUNDATION_OUTPUTS = [
   'cognito_user_pool_id', 'cognito_user_pool_client_id', 'cognito_user_pool_domain', 'admin_username',
@@ -203,6 +203,9 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
         STORY42_IMAGE_API_KEY_SECRET: expect.stringMatching(/aws_secretsmanager_secret\.foundation_image-key.*\.name/),
         STORY42_TTS_API_KEY_SECRET: expect.stringMatching(/aws_secretsmanager_secret\.foundation_tts-key.*\.name/),
         STORY42_IMAGE_CONCURRENCY: String(s.cfg.image_concurrency),
+        STORY42_SPEECH_PROVIDER: s.cfg.speech.provider,
+        ...(s.cfg.speech.voices ? { STORY42_SPEECH_VOICES: s.cfg.speech.voices.join(',') } : {}),
+        ...(s.cfg.speech.concurrency !== undefined ? { STORY42_SPEECH_CONCURRENCY: String(s.cfg.speech.concurrency) } : {}),
         STORY42_COGNITO_USER_POOL_ID: expect.stringContaining('aws_cognito_user_pool.'),
         STORY42_COGNITO_CLIENT_ID: expect.stringContaining('aws_cognito_user_pool_client.'),
         STORY42_ENVIRONMENT: s.cfg.environment,
@@ -237,7 +240,7 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
       const proxies = resourcesOf(s, 'aws_api_gateway_integration').filter(([, i]) => i.type === 'AWS_PROXY');
       for (const [, i] of proxies) {
         const fn = fnOf.get(String(i.uri)) ?? '?';
-        expect([fn, i.response_transfer_mode, i.timeout_milliseconds]).toEqual([fn, 'STREAM', Math.min(s.cfg.api.integration_timeout_ms, (timeoutOf.get(fn) ?? 0) * 1000)]);
+        expect([fn, i.response_transfer_mode, i.timeout_milliseconds]).toEqual([fn, 'STREAM', Math.min(s.cfg.api.integration_timeout_ms, (timeoutOf.get(fn) ?? 0) * 1000, PROVIDER_MAX_INTEGRATION_TIMEOUT_MS)]);
       }
       const resolved = proxies
         .map(([, i]) => `${methods.get(String(i.http_method)) ?? String(i.http_method)} ${fullPath(String(i.resource_id))} -> ${fnOf.get(String(i.uri))}`)
@@ -252,6 +255,7 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
         'POST /generate-story-image -> story-image-regen',
         'POST /generate-story-outline -> story-text-regen',
         'POST /generate-topics-ideas -> story-text-regen',
+        'POST /narrate-story -> story-image-regen',
         'POST /regenerate-segment -> story-text-regen',
         'POST /regenerate-segment-image -> story-image-regen',
       ]);
@@ -272,6 +276,56 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
   }
 });
 
+describe('narration settings', () => {
+  // Keys a careless stack might read from the synth's environment: none may reach the JSON.
+  const CANARIES = { STORY42_TTS_API_KEY: 'sk_canary_tts_0123456789abcdef', ELEVENLABS_API_KEY: 'sk_canary_elevenlabs_0123456789', GOOGLE_API_KEY: 'AIza_canary_google_0123456789' };
+  let s: Synthesized;
+  beforeAll(() => {
+    const saved = Object.fromEntries(Object.keys(CANARIES).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, CANARIES);
+    try {
+      const base = TARGETS.find((t) => t.phase === 2) as (typeof TARGETS)[number];
+      s = synthesize(variant(base, 'speech external', { speech: { provider: 'external', voices: ['Rachel', 'Adam', 'Bella'], concurrency: 8 } }));
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('the Lambdas and the agent carry STORY42_SPEECH_* from the environment file, the TTS key by its secret\'s name', () => {
+    const [[tts] = ['?']] = resourcesOf(s, 'aws_secretsmanager_secret').filter(([, x]) => String(x.name).endsWith('/tts-api-key'));
+    const speechEnv = {
+      STORY42_SPEECH_PROVIDER: 'external',
+      STORY42_SPEECH_VOICES: 'Rachel,Adam,Bella',
+      STORY42_SPEECH_CONCURRENCY: '8',
+      STORY42_TTS_API_KEY_SECRET: ref('aws_secretsmanager_secret', tts, 'name'),
+    };
+    const fns = resourcesOf(s, 'aws_lambda_function');
+    expect(fns).toHaveLength(3);
+    for (const [name, f] of fns) expect([name, (f.environment as { variables: Record<string, string> }).variables]).toEqual([name, expect.objectContaining(speechEnv)]);
+    const [[, task] = ['', {}]] = resourcesOf(s, 'aws_ecs_task_definition');
+    const [container] = JSON.parse(String(task.container_definitions)) as Array<{ environment: Array<{ name: string; value: string }> }>;
+    expect(Object.fromEntries(container?.environment.map((e) => [e.name, e.value]) ?? [])).toEqual(expect.objectContaining(speechEnv));
+    // The default (every environment file today): Polly, the application's voices and concurrency.
+    for (const t of TARGETS.filter((x) => x.phase === 2 && !x.cfg.speech.voices && x.cfg.speech.concurrency === undefined)) {
+      for (const [name, f] of resourcesOf(stack(t.label), 'aws_lambda_function')) {
+        const vars = (f.environment as { variables: Record<string, string> }).variables;
+        expect([name, vars.STORY42_SPEECH_PROVIDER, 'STORY42_SPEECH_VOICES' in vars, 'STORY42_SPEECH_CONCURRENCY' in vars]).toEqual([name, t.cfg.speech.provider, false, false]);
+      }
+    }
+  });
+
+  it('no secret value in the synthesized JSON: no secret versions, no secret data sources, nothing from the synth\'s environment', () => {
+    expect(resourcesOf(s, 'aws_secretsmanager_secret')).toHaveLength(2);
+    expect(resourcesOf(s, 'aws_secretsmanager_secret_version')).toEqual([]);
+    expect(Object.keys(s.json.data ?? {}).filter((type) => type.startsWith('aws_secretsmanager_'))).toEqual([]);
+    expect(s.raw).not.toMatch(/"secret_string"|"secret_binary"/);
+    for (const canary of Object.values(CANARIES)) expect(s.raw).not.toContain(canary);
+  });
+});
+
 describe('environment files', () => {
   const good = {
     project_name: 'story-42', environment: 'dev', region: 'us-west-2', admin_email: 'a@b.co', images_ready: false, image_tag: 't1',
@@ -286,8 +340,15 @@ describe('environment files', () => {
 
   it('accepts a minimal file with defaults (bedrock providers, image concurrency 6, the app\'s model list)', () => {
     const cfg = parseEnvironment(file, text());
-    expect(cfg).toMatchObject({ images_ready: false, providers: { text: 'bedrock', image: 'bedrock' }, image_concurrency: 6 });
+    expect(cfg).toMatchObject({ images_ready: false, providers: { text: 'bedrock', image: 'bedrock' }, image_concurrency: 6, speech: { provider: 'polly' } });
     expect(cfg.allowed_models).toBeUndefined();
+    expect(cfg.speech.voices).toBeUndefined();
+    expect(cfg.speech.concurrency).toBeUndefined();
+  });
+
+  it('accepts a speech block: the external TTS API, voices and concurrency', () => {
+    expect(parseEnvironment(file, text({ speech: { provider: 'external', voices: ['Rachel', 'Adam'], concurrency: 8 } })).speech).toEqual({ provider: 'external', voices: ['Rachel', 'Adam'], concurrency: 8 });
+    expect(parseEnvironment(file, text({ speech: { voices: ['Joanna', 'Matthew'] } })).speech).toEqual({ provider: 'polly', voices: ['Joanna', 'Matthew'] });
   });
 
   it('applies the IMAGES_READY and IMAGE_TAG overrides', () => {
@@ -308,6 +369,13 @@ describe('environment files', () => {
     [{ lambda: { ...good.lambda, timeout_seconds: 901 } }, 'lambda.timeout_seconds'],
     [{ providers: { text: 'offline', image: 'bedrock' } }, 'providers.text'],
     [{ providers: { image: 'dall-e' } }, 'providers.image'],
+    [{ speech: { provider: 'offline' } }, 'speech.provider: offline is the local speech engine and is not in the Lambda or agent images; use "polly" or "external"'],
+    [{ speech: { provider: 'elevenlabs' } }, 'speech.provider: must be one of: polly, external'],
+    [{ speech: { voices: ['Joanna'] } }, 'speech.voices: must list 2 to 32 voice ids'],
+    [{ speech: { voices: ['Joanna', 'Joanna'] } }, 'speech.voices: must not repeat a voice'],
+    [{ speech: { voices: ['Joanna', 'not a voice'] } }, 'speech.voices.1: must be a voice id'],
+    [{ speech: { concurrency: 33 } }, 'speech.concurrency'],
+    [{ speech: { provider: 'polly', model: 'x' } }, 'speech: Unrecognized key: "model"'],
     [{ project_name: 'a-very-long-project' }, `project_name: "a-very-long-project-dev-us-west-2" is 33 characters; project_name-environment-region may be at most ${MAX_PREFIX_LENGTH}`],
     [{ domain: { name: 'stories.example.com', agent_host: 'agent.stories.example.com' } }, 'domain.agent_host: needs domain.hosted_zone_id'],
     [{ domain: { name: 'stories.example.com', certificate_arn: 'arn:aws:acm:us-east-1:123456789012:certificate/x' } }, "domain.certificate_arn: the ALB's certificate must be in us-west-2"],

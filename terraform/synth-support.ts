@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App, Testing } from 'cdktf';
-import { environmentFiles, parseEnvironment, stackName, type EnvironmentConfig } from './environment';
+import { environmentFiles, environmentSchema, parseEnvironment, stackName, type EnvironmentConfig } from './environment';
 import { Story42Stack } from './stack';
 
 export type ResourceJson = Record<string, unknown>;
@@ -49,6 +49,14 @@ export function targets(): Target[] {
   return out;
 }
 
+/**
+ * `t` with some settings changed (a configuration no environment file has), validated by the
+ * schema and labelled "<stack> phase <n> (<what>)".
+ */
+export function variant(t: Target, what: string, patch: Partial<EnvironmentConfig>): Target {
+  return { ...t, label: `${t.label} (${what})`, cfg: environmentSchema.parse({ ...t.cfg, ...patch }) };
+}
+
 export function synthesize(t: Target): Synthesized {
   process.env.CHECKPOINT_DISABLE = '1';
   // An explicit outdir keeps Testing from making temp folders; nothing is written to it.
@@ -59,8 +67,8 @@ export function synthesize(t: Target): Synthesized {
   return { ...t, raw, json: JSON.parse(raw) as Synthesized['json'] };
 }
 
-export function synthAll(): Map<string, Synthesized> {
-  return new Map(targets().map((t) => [t.label, synthesize(t)]));
+export function synthAll(extra: Target[] = []): Map<string, Synthesized> {
+  return new Map([...targets(), ...extra].map((t) => [t.label, synthesize(t)]));
 }
 
 /** Resources of one type: [logical name, config]. */

@@ -4,7 +4,6 @@
  * a 503 with Retry-After (never a hang, never blamed on the model), and jobs say when a call
  * stored artifacts without completing.
  */
-import net from 'node:net';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { dynamoDocumentClient } from '../src/aws/clients';
@@ -13,6 +12,7 @@ import { ROUTES, routeNamed } from '../src/core/routes';
 import { OfflineIllustrator } from '../src/offline/illustrator';
 import { TokenVerifier } from '../src/platform/auth';
 import { jobId, quietTelemetry, startTestGateway, testConfig, tokenFor, type TestGateway } from './support/local';
+import { stalledServer } from './support/stalled-server';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -102,24 +102,6 @@ describe('client mistakes are 400s, never 502s', () => {
   });
 });
 
-/** A TCP server that accepts connections and never answers: a stalled dependency. */
-async function stalledServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
 
 describe('a dependency that is down or stalled is a 503 with Retry-After, in bounded time', () => {
   const segment = { story_segments: [{ story_segment_content: 'A lantern by the sea.', story_segment_number: 1 }], art_style: 'ink', number_of_panels: 1 };

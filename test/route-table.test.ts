@@ -155,7 +155,9 @@ describe('every answer matches the response schema its route declares', () => {
     const gateway = await serveGateway(createLocalPlatform(testConfig(), { telemetry: quietTelemetry() }));
     const token = await tokenFor();
     const job = jobId('contract');
+    const called = new Set<string>();
     const call = async (name: string, body?: unknown, params: Record<string, string> = {}) => {
+      called.add(name);
       const r = routeNamed(name);
       const url = `${gateway.url}${r.path.replace(/\{(\w+)\}/g, (_m, k: string) => params[k] ?? '')}`;
       const res = await fetch(url, { method: r.method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -177,11 +179,13 @@ describe('every answer matches the response schema its route declares', () => {
       const images = await call('generate_entire_story_image', { art_style: 'ink', number_of_panels: 3, job_id: job, complete_story_parts: story.result.story_parts });
       const uri = (images.result.story_segments as Array<{ image_s3_uri: string }>)[0]?.image_s3_uri;
       await call('regenerate_segment_image', { user_request: 'make it night', original_segment_image_s3_uri: uri, job_id: job });
+      await call('narrate_story', { job_id: job, story_parts: story.result.story_parts });
       await call('list_jobs');
       await call('get_job', undefined, { job_id: job });
       await call('health');
       await call('openapi');
       await call('delete_job', undefined, { job_id: job });
+      expect([...called].sort()).toEqual(ROUTES.map((r) => r.name).sort());
     } finally {
       await gateway.stop();
     }

@@ -136,7 +136,7 @@ describe('data-ops: GET /jobs, GET /jobs/{job_id}, DELETE /jobs/{job_id}', () =>
 
     const del = await gw.call('DELETE', `/jobs/${job}`);
     expect(del.status).toBe(200);
-    expect(del.body.result).toEqual({ job_id: job, deleted_images: 2, deleted_records: 2 });
+    expect(del.body.result).toEqual({ job_id: job, deleted_images: 2, deleted_audio: 0, deleted_records: 2 });
     expect((await fetch(result.images[0]?.presigned_url ?? '')).status).toBe(404);
     expect((await gw.call('GET', `/jobs/${job}`)).status).toBe(404);
     const listed = await gw.call('GET', '/jobs?limit=100');

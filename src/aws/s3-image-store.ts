@@ -44,10 +44,18 @@ export class S3ImageStore implements ImageStore {
    */
   async listPage(prefix: string, page: Omit<PageRequest, 'maxBytes'>): Promise<ObjectPage> {
     const marker = page.cursor === undefined ? undefined : this.keyAfter(prefix, page.cursor);
-    const out = await storeCall(() => this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, MaxKeys: page.limit, ...(marker ? { Marker: marker } : {}) })));
+    const out = await this.listObjects(prefix, page.limit, marker, '/');
+    const last = out.objects.at(-1);
+    return { objects: out.objects, ...(out.truncated && last ? { nextCursor: Buffer.from(last.key.slice(prefix.length)).toString('base64url') } : {}) };
+  }
+
+  /** One ListObjects call; with a delimiter, only the prefix's own objects (not its sub-folders'). */
+  private async listObjects(prefix: string, limit: number, marker: string | undefined, delimiter?: string): Promise<{ objects: StoredObject[]; truncated: boolean; nextMarker?: string }> {
+    const out = await storeCall(() =>
+      this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, MaxKeys: limit, ...(marker ? { Marker: marker } : {}), ...(delimiter ? { Delimiter: delimiter } : {}) })),
+    );
     const objects = (out.Contents ?? []).flatMap((o) => (o.Key ? [{ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) }] : []));
-    const last = objects.at(-1);
-    return { objects, ...(out.IsTruncated && last ? { nextCursor: Buffer.from(last.key.slice(prefix.length)).toString('base64url') } : {}) };
+    return { objects, truncated: out.IsTruncated === true, nextMarker: objects.at(-1)?.key };
   }
 
   /** A cursor names the last key of the previous page, relative to the prefix (so it cannot reach outside it). */
@@ -59,13 +67,13 @@ export class S3ImageStore implements ImageStore {
 
   async list(prefix: string): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.listPage(prefix, { limit: 1000, cursor });
+    let marker: string | undefined;
+    for (;;) {
+      const page = await this.listObjects(prefix, 1000, marker);
       out.push(...page.objects);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return out;
+      if (!page.truncated || !page.nextMarker) return out;
+      marker = page.nextMarker;
+    }
   }
 
   async deleteMany(keys: string[]): Promise<number> {

@@ -95,6 +95,35 @@ export interface ImageModel {
   edit(req: ImageEditRequest): Promise<GeneratedImage>;
 }
 
+export interface SpeechRequest {
+  /** Plain text (never markup), at most the provider's `maxChars`, cut at sentence or word boundaries. */
+  text: string;
+  /** One of the provider's voice ids. */
+  voice: string;
+  /** Silence after the speech (a pause between speakers), in milliseconds. */
+  pauseAfterMs: number;
+  signal?: AbortSignal;
+}
+
+export interface SpeechAudio {
+  /** MPEG audio frames (an MP3 file). */
+  mp3: Uint8Array;
+  durationSeconds: number;
+  /** What spoke, as reported in results (e.g. `polly/neural`, `espeak-ng`). */
+  model: string;
+}
+
+/** A text-to-speech engine: one voice, one piece of text, one MP3. */
+export interface SpeechModel {
+  /** Provider name reported in results' metadata, e.g. `offline-speech-synthesizer`, `polly`. */
+  readonly provider: string;
+  /** The voice ids it speaks with, in default casting order (the narrator's first). */
+  readonly voices: readonly string[];
+  /** The longest text one call may carry, in characters. */
+  readonly maxChars: number;
+  synthesize(req: SpeechRequest): Promise<SpeechAudio>;
+}
+
 export interface StoredObject {
   key: string;
   size: number;
@@ -113,16 +142,16 @@ export interface ObjectPage {
   nextCursor?: string;
 }
 
-/** Object storage for story images (S3 in every environment). */
+/** Object storage for a job's media — panel images and narration (S3 in every environment). */
 export interface ImageStore {
   readonly bucket: string;
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
   /** The object's bytes, or `null` when there is no such object. */
   get(key: string): Promise<Uint8Array | null>;
   presignGet(key: string, expiresInSeconds: number): Promise<string>;
-  /** One page of the objects under a prefix, in key order. */
+  /** One page of the objects directly under a prefix (not in its sub-folders), in key order. */
   listPage(prefix: string, page: Omit<PageRequest, 'maxBytes'>): Promise<ObjectPage>;
-  /** Every object under a prefix (for deletes). */
+  /** Every object under a prefix, sub-folders included (for deletes). */
   list(prefix: string): Promise<StoredObject[]>;
   deleteMany(keys: string[]): Promise<number>;
 }
@@ -190,4 +219,38 @@ export interface Telemetry {
 
 export interface Clock {
   now(): number;
+}
+
+/**
+ * One web search hit, bounded by the engine that made it: title ≤ 300 characters, snippet
+ * ≤ 1000, url ≤ 2048 and http(s) only; an answer carries at most 10 of them.
+ */
+export interface SearchResult {
+  title: string;
+  url: string;
+  snippet: string;
+}
+
+/**
+ * A search's outcome. Search is allowed to be unavailable (rate-limited, down, over its
+ * budget, out of time): it then says so in `reason`, a sentence a model can repeat to the user.
+ * `engine` names what answered (`duckduckgo`, `offline-search-index`); `cached` is true when
+ * the results came from the shared cache without asking the engine.
+ */
+export type SearchAnswer =
+  | { status: 'ok'; results: SearchResult[]; engine: string; cached: boolean }
+  | { status: 'unavailable'; reason: string; engine: string };
+
+export interface WebSearchOptions {
+  /** The caller's signal: aborting it abandons the search (the promise rejects with its reason). */
+  signal?: AbortSignal;
+  /** At most this many results (1–10; default 10). */
+  limit?: number;
+}
+
+/** Web research for the story agent. Never throws for an unavailable engine: it resolves `unavailable`. */
+export interface WebSearch {
+  /** The engine's name, as answers report it. */
+  readonly engine: string;
+  search(query: string, opts: WebSearchOptions): Promise<SearchAnswer>;
 }

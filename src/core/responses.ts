@@ -39,6 +39,34 @@ export const regenerateImageResponse = z.object({
   metadata: metadata.extend({ user_request: z.string(), original_segment_image_s3_uri: z.string() }),
 });
 
+const audioFile = z.object({
+  audio_s3_uri: z.string(),
+  audio_presigned_url: z.string().describe('presigned GET URL, valid one hour'),
+  duration_seconds: z.number(),
+});
+export const narrateResponse = z.object({
+  job_id: z.string(),
+  format: z.literal('mp3'),
+  voices: z.record(z.string(), z.string()).describe('speaker -> voice id: the job\'s voice cast, kept for later narrations'),
+  sections: z.array(audioFile.extend({ section_num: z.number().int(), narrated: z.boolean().describe('spoken by this call (false: the stored file was kept)') })),
+  story: audioFile.describe('the whole story: the sections joined in order'),
+  total_duration_seconds: z.number(),
+  metadata: metadata.extend({ format: z.string(), narrated_sections: z.array(z.number().int()) }),
+});
+
+/** A job's narration as GET /jobs/{job_id} shows it (fresh URLs). */
+const jobAudio = z
+  .object({
+    provider: z.string(),
+    model_id: z.string(),
+    voices: z.record(z.string(), z.string()),
+    sections: z.array(audioFile.extend({ section_num: z.number().int() })),
+    story: audioFile.nullable().describe('null when the last narration stored some sections and then failed'),
+    total_duration_seconds: z.number().nullable(),
+    updated_at: z.string(),
+  })
+  .nullable();
+
 export const jobListResponse = z.object({
   jobs: z.array(z.object({ job_id: z.string(), last_route: z.string(), last_timestamp: z.number(), last_created_at: z.string() })),
   next_cursor: z.string().nullable(),
@@ -63,11 +91,12 @@ export const jobResponse = z.object({
     }),
   ),
   images: z.array(z.object({ s3_uri: z.string(), presigned_url: z.string(), size: z.number(), last_modified: z.string() })),
+  audio: jobAudio.describe('the job\'s narration (null if it has none)'),
 });
-export const jobDeleteResponse = z.object({ job_id: z.string(), deleted_images: z.number().int(), deleted_records: z.number().int() });
+export const jobDeleteResponse = z.object({ job_id: z.string(), deleted_images: z.number().int(), deleted_audio: z.number().int(), deleted_records: z.number().int() });
 
 export const healthResponse = z
-  .object({ status: z.literal('ok'), node: z.string(), providers: z.object({ text: z.string(), image: z.string() }) })
+  .object({ status: z.literal('ok'), node: z.string(), providers: z.object({ text: z.string(), image: z.string(), speech: z.string() }) })
   .catchall(z.unknown());
 export const openApiResponse = z.object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }) }).catchall(z.unknown());
 

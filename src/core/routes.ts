@@ -16,7 +16,7 @@ import * as res from './responses';
 import { jobGetQuerySchema, jobListQuerySchema, requestRules } from './schemas';
 import type { CallContext, ProgressEvent, StoryOperation, StoryService } from './story-service';
 
-/** The three Lambda functions of the API (each an image in ECR). */
+/** The three Lambda functions of the API (each an image in ECR); `image-regen` makes all media: images and narration. */
 export const LAMBDA_NAMES = ['text-regen', 'image-regen', 'data-ops'] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
@@ -97,38 +97,42 @@ export function publicRoute(spec: RouteSpec, handle: (s: RouteServices) => unkno
 export const ROUTES: readonly Route[] = [
   storyRoute(
     { name: 'generate_topics_ideas', path: '/generate-topics-ideas', summary: 'Topic ideas for a fiction or non-fiction story', lambda: 'text-regen', streams: false, response: res.topicsResponse },
-    { rule: requestRules.topics, execute: (story, input, ctx, jobId) => story.topics(input, ctx, jobId), artifacts: false },
+    { rule: requestRules.topics, execute: (story, input, ctx, jobId) => story.topics(input, ctx, jobId), artifacts: false, engine: 'text' },
   ),
   storyRoute(
     { name: 'generate_story_outline_description', path: '/generate-story-outline', summary: 'A three-part outline with speakers', lambda: 'text-regen', streams: false, response: res.outlineResponse },
-    { rule: requestRules.outline, execute: (story, input, ctx, jobId) => story.outline(input, ctx, jobId), artifacts: false },
+    { rule: requestRules.outline, execute: (story, input, ctx, jobId) => story.outline(input, ctx, jobId), artifacts: false, engine: 'text' },
   ),
   storyRoute(
     { name: 'generate_entire_story', path: '/generate-story', summary: 'The whole story, in panels (visual) or sections (audio)', lambda: 'text-regen', streams: true, response: res.storyResponse },
-    { rule: requestRules.story, execute: (story, input, ctx, jobId) => story.story(input, ctx, jobId), artifacts: false },
+    { rule: requestRules.story, execute: (story, input, ctx, jobId) => story.story(input, ctx, jobId), artifacts: false, engine: 'text' },
   ),
   storyRoute(
     { name: 'regenerate_story_segment', path: '/regenerate-segment', summary: 'Rewrites one segment as the user asks', lambda: 'text-regen', streams: false, response: res.segmentResponse },
-    { rule: requestRules.segment, execute: (story, input, ctx, jobId) => story.segment(input, ctx, jobId), artifacts: false },
+    { rule: requestRules.segment, execute: (story, input, ctx, jobId) => story.segment(input, ctx, jobId), artifacts: false, engine: 'text' },
   ),
   storyRoute(
     { name: 'generate_entire_story_image', path: '/generate-story-image', summary: 'One picture per panel, stored in S3', lambda: 'image-regen', streams: true, response: res.storyImageResponse },
-    { rule: requestRules.image, check: (story, input) => story.checkScenes(input), execute: (story, input, ctx, jobId) => story.storyImages(input, ctx, jobId), artifacts: true },
+    { rule: requestRules.image, check: (story, input) => story.checkScenes(input), execute: (story, input, ctx, jobId) => story.storyImages(input, ctx, jobId), artifacts: true, engine: 'image' },
   ),
   storyRoute(
     { name: 'regenerate_segment_image', path: '/regenerate-segment-image', summary: "Redraws one of the caller's panel images as the user asks", lambda: 'image-regen', streams: false, response: res.regenerateImageResponse },
-    { rule: requestRules.regenerateImage, check: (story, input, ctx) => void story.originalImage(input, ctx.caller), execute: (story, input, ctx, jobId) => story.regenerateImage(input, ctx, jobId), artifacts: true },
+    { rule: requestRules.regenerateImage, check: (story, input, ctx) => void story.originalImage(input, ctx.caller), execute: (story, input, ctx, jobId) => story.regenerateImage(input, ctx, jobId), artifacts: true, engine: 'image' },
+  ),
+  storyRoute(
+    { name: 'narrate_story', path: '/narrate-story', summary: "Narrates a written story: one MP3 per section, a voice per speaker, and the whole story as one file (beyond v1.2)", lambda: 'image-regen', streams: true, response: res.narrateResponse },
+    { rule: requestRules.narrate, check: (story, input) => story.checkNarration(input), execute: (story, input, ctx, jobId) => story.narrate(input, ctx, jobId), artifacts: true, engine: 'speech' },
   ),
   userRoute(
     { name: 'list_jobs', method: 'GET', path: '/jobs', summary: "The caller's jobs, newest first, paginated", lambda: 'data-ops', streams: false, agent: false, query: jobListQuerySchema, response: res.jobListResponse },
     (s, r, ctx) => s.jobs.list(ctx.caller, r.query),
   ),
   userRoute(
-    { name: 'get_job', method: 'GET', path: '/jobs/{job_id}', summary: "One of the caller's jobs, a page at a time: its calls and its images (fresh URLs)", lambda: 'data-ops', streams: false, agent: false, query: jobGetQuerySchema, response: res.jobResponse },
+    { name: 'get_job', method: 'GET', path: '/jobs/{job_id}', summary: "One of the caller's jobs, a page at a time: its calls, its images and its narration (fresh URLs)", lambda: 'data-ops', streams: false, agent: false, query: jobGetQuerySchema, response: res.jobResponse },
     (s, r, ctx) => s.jobs.get(ctx.caller, r.params.job_id, r.query),
   ),
   userRoute(
-    { name: 'delete_job', method: 'DELETE', path: '/jobs/{job_id}', summary: "Deletes one of the caller's jobs: its records and images", lambda: 'data-ops', streams: false, agent: false, response: res.jobDeleteResponse },
+    { name: 'delete_job', method: 'DELETE', path: '/jobs/{job_id}', summary: "Deletes one of the caller's jobs: its records, images and audio", lambda: 'data-ops', streams: false, agent: false, response: res.jobDeleteResponse },
     (s, r, ctx) => s.jobs.delete(ctx.caller, r.params.job_id),
   ),
   publicRoute(

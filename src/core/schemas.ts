@@ -161,22 +161,29 @@ export const segmentRequestSchema = z.object({
 });
 export type SegmentRequest = z.infer<typeof segmentRequestSchema>;
 
-/** A written story sent back for illustration (the /generate-story result's parts), every field capped. */
-const storyPartInput = z.object({
-  story_part: text('story_part', 50),
-  sections: z
+/** A written story sent back (the /generate-story result's parts) under the field `field`, every field capped. */
+const storyPartsInput = (field: string) =>
+  z
     .array(
       z.object({
-        section_num: integer('section_num', 1, 10_000),
-        segments: z
-          .array(z.object({ segment_num: integer('segment_num', 1, 10_000), segment_content: z.string().max(20_000), speaker: speakerName }))
-          .min(1, { error: 'every section of complete_story_parts must have segments' })
-          .max(50, { error: 'a section of complete_story_parts has at most 50 segments' }),
+        story_part: text('story_part', 50),
+        sections: z
+          .array(
+            z.object({
+              section_num: integer('section_num', 1, 10_000),
+              segments: z
+                .array(z.object({ segment_num: integer('segment_num', 1, 10_000), segment_content: z.string().max(20_000), speaker: speakerName }))
+                .min(1, { error: `every section of ${field} must have segments` })
+                .max(50, { error: `a section of ${field} has at most 50 segments` }),
+            }),
+          )
+          .min(1, { error: `every part of ${field} must have sections` })
+          .max(60, { error: `a part of ${field} has at most 60 sections` }),
       }),
+      { error: `${field} must be the story_parts array of a written story` },
     )
-    .min(1, { error: 'every part of complete_story_parts must have sections' })
-    .max(60, { error: 'a part of complete_story_parts has at most 60 sections' }),
-});
+    .max(3, { error: `${field} must have at most 3 parts` });
+export type StoryPartsInput = z.infer<ReturnType<typeof storyPartsInput>>;
 
 const imageSegmentSchema = z.object({
   story_segment_content: text('story_segment_content', 5000),
@@ -190,10 +197,7 @@ export const imageRequestSchema = z.object({
     .array(imageSegmentSchema, { error: 'story_segments must be an array of {story_segment_content, story_segment_number, story_segment_speaker}' })
     .max(200)
     .optional(),
-  complete_story_parts: z
-    .array(storyPartInput, { error: 'complete_story_parts must be the story_parts array of a written story' })
-    .max(3, { error: 'complete_story_parts must have at most 3 parts' })
-    .optional(),
+  complete_story_parts: storyPartsInput('complete_story_parts').optional(),
   art_style: text('art_style', 200),
   number_of_panels: integer('number_of_panels', 1, PANELS_MAX),
   job_id: jobId,
@@ -209,6 +213,33 @@ export const regenerateImageRequestSchema = z.object({
   user_id: ignoredUserId,
 });
 export type RegenerateImageRequest = z.infer<typeof regenerateImageRequestSchema>;
+
+/** Narration: at most this many sections in one story (an audio story of the longest length has 45). */
+export const NARRATION_MAX_SECTIONS = 45;
+/** Characters of story text narrated in one call: about 45 minutes of speech (a 30-minute story has about 27,000). */
+export const NARRATION_MAX_CHARS = 40_000;
+export const NARRATION_FORMATS = ['mp3'] as const;
+/** Voices a request may set: the Narrator and the speakers (the spec allows 4), with room for renamed ones. */
+const NARRATION_MAX_VOICES = 12;
+
+export const narrateRequestSchema = z.object({
+  story_parts: storyPartsInput('story_parts').min(1, { error: 'story_parts must have at least one part' }),
+  job_id: jobId,
+  voices: z
+    .record(speakerName, z.string({ error: 'voices must map speaker names to voice ids' }).trim().min(1).max(64, { error: 'a voice id is at most 64 characters' }), {
+      error: 'voices must be an object mapping speaker names to voice ids',
+    })
+    .refine((v) => Object.keys(v).length <= NARRATION_MAX_VOICES, { error: `voices names at most ${NARRATION_MAX_VOICES} speakers` })
+    .optional(),
+  format: z.enum(NARRATION_FORMATS, { error: `format must be one of: ${NARRATION_FORMATS.join(', ')}` }).default('mp3'),
+  sections: z
+    .array(integer('sections[]', 1, 10_000), { error: 'sections must be an array of section numbers' })
+    .min(1, { error: 'sections must name at least one section (or be left out to narrate them all)' })
+    .max(NARRATION_MAX_SECTIONS, { error: `sections names at most ${NARRATION_MAX_SECTIONS} sections` })
+    .optional(),
+  user_id: ignoredUserId,
+});
+export type NarrateRequest = z.infer<typeof narrateRequestSchema>;
 
 /** A `limit` query parameter: digits, 1..max. */
 function pageLimit(max: number) {
@@ -306,6 +337,13 @@ export const requestRules = {
       if (new Set(numbers).size !== numbers.length) throw badRequest('story_segment_number values must be unique');
     },
   } satisfies RequestRule<ImageRequestBody>,
+  narrate: {
+    schema: narrateRequestSchema,
+    required: ['story_parts', 'job_id'],
+    refine: (v) => {
+      if (v.sections && new Set(v.sections).size !== v.sections.length) throw badRequest('sections must not repeat a section number');
+    },
+  } satisfies RequestRule<NarrateRequest>,
   regenerateImage: {
     schema: regenerateImageRequestSchema,
     required: ['user_request', 'original_segment_image_s3_uri', 'job_id'],

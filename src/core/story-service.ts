@@ -14,7 +14,8 @@ import {
   outlineSpeakers,
   type Checked,
 } from './normalise';
-import type { Caller, Clock, ImageModel, ImageStore, SessionStore, Telemetry, TextModel, TokenUsage, TrackingRecord } from './ports';
+import { jobPrefix, Narrator } from './narration';
+import type { Caller, Clock, ImageModel, ImageStore, SessionStore, SpeechModel, Telemetry, TextModel, TokenUsage, TrackingRecord } from './ports';
 import { renderPrompt, storyTask, type TextTask } from './prompts';
 import { ProseStream } from './prose-stream';
 import {
@@ -26,6 +27,7 @@ import {
   validateRequest,
   type ImageRequestBody,
   type ImageSegmentInput,
+  type NarrateRequest,
   type OutlineRequest,
   type RegenerateImageRequest,
   type RequestRule,
@@ -43,11 +45,14 @@ export interface StorySettings {
   presignSeconds: number;
   imageWidth: number;
   imageHeight: number;
+  /** Narration sections synthesized at once. */
+  speechConcurrency: number;
 }
 
 export interface StoryDeps {
   text: TextModel;
   image: ImageModel;
+  speech: SpeechModel;
   images: ImageStore;
   sessions: SessionStore;
   telemetry: Telemetry;
@@ -61,7 +66,9 @@ export type ProgressEvent =
   /** Prose as the model writes it: the text of segment `segment` (1-based, across the story) or of an outline part. */
   | { type: 'delta'; text: string; field: string; segment: number }
   /** A panel image is stored: `panel` of `of` done; `segmentNumber` is its story segment number. */
-  | { type: 'panel'; panel: number; of: number; segmentNumber: number; segment: Record<string, unknown> };
+  | { type: 'panel'; panel: number; of: number; segmentNumber: number; segment: Record<string, unknown> }
+  /** A narrated section is stored: `done` of `of`; `audio` is its entry in the result. */
+  | { type: 'section'; done: number; of: number; audio: Record<string, unknown> };
 
 /** Fields of a model's JSON whose text is prose a reader can watch being written. */
 const PROSE_FIELDS = ['segment_content', 'story_part_summary'] as const;
@@ -89,6 +96,8 @@ export interface StoryOperation<T> {
   check?(story: StoryService, input: T, ctx: CallContext): void;
   execute(story: StoryService, input: T, ctx: CallContext, jobId: string): Promise<RouteOutcome>;
   artifacts: boolean;
+  /** The engine that does the work (its provider is recorded with the call). */
+  engine: 'text' | 'image' | 'speech';
 }
 
 export interface CallContext {
@@ -107,10 +116,20 @@ export interface RouteOutcome {
 
 type UsageRow = TokenUsage & { model: string; latencyMs: number };
 
+/** One route call being tracked: who, which route and job, when, the parsed request, and the provider doing the work. */
+interface TrackedCall {
+  ctx: CallContext;
+  route: string;
+  jobId: string;
+  timestamp: number;
+  request: unknown;
+  provider: string;
+}
+
 const SEGMENT_KEY = /(?:^|\/)segment_(\d+)(?:_regenerated_\d+)?\.png$/;
 
 export function imageKey(sub: string, jobId: string, file: string): string {
-  return `users/${sub}/jobs/${jobId}/${file}`;
+  return `${jobPrefix(sub, jobId)}${file}`;
 }
 
 export function envelope(route: string, result: unknown, caller: Caller, requestId: string): Record<string, unknown> {
@@ -124,10 +143,21 @@ export function envelope(route: string, result: unknown, caller: Caller, request
 }
 
 export class StoryService {
-  constructor(private readonly deps: StoryDeps) {}
+  private readonly narrator: Narrator;
 
-  get provider(): { text: string; image: string } {
-    return { text: this.deps.text.provider, image: this.deps.image.provider };
+  constructor(private readonly deps: StoryDeps) {
+    this.narrator = new Narrator({
+      speech: deps.speech,
+      store: deps.images,
+      telemetry: deps.telemetry,
+      now: () => deps.clock.now(),
+      concurrency: deps.settings.speechConcurrency,
+      presignSeconds: deps.settings.presignSeconds,
+    });
+  }
+
+  get provider(): { text: string; image: string; speech: string } {
+    return { text: this.deps.text.provider, image: this.deps.image.provider, speech: this.deps.speech.provider };
   }
 
   /**
@@ -146,10 +176,12 @@ export class StoryService {
     const given = (input as { job_id?: unknown }).job_id;
     const jobId = typeof given === 'string' ? given : this.deps.newId();
     const started = this.deps.clock.now();
-    const track = (response: Record<string, unknown>, status: TrackingRecord['status'], usage: UsageRow[]) => this.track(ctx, route, jobId, started, input, response, status, usage);
+    const provider = this.deps[op.engine].provider;
+    const call = { ctx, route, jobId, timestamp: started, request: input, provider };
+    const track = (response: Record<string, unknown>, status: TrackingRecord['status'], usage: UsageRow[]) => this.track(call, response, status, usage);
     if (op.artifacts) {
       await this.deps.sessions.claimJob(jobId, ctx.caller.sub);
-      await this.deps.sessions.record(this.recordOf(ctx, route, jobId, started, input, { started: new Date(started).toISOString() }, 'incomplete', []));
+      await this.deps.sessions.record(this.recordOf(call, { started: new Date(started).toISOString() }, 'incomplete', []));
     }
     let outcome: RouteOutcome;
     try {
@@ -165,42 +197,33 @@ export class StoryService {
     return outcome.result;
   }
 
-  private recordOf(ctx: CallContext, route: string, jobId: string, timestamp: number, request: unknown, response: Record<string, unknown>, status: TrackingRecord['status'], usage: UsageRow[]): TrackingRecord {
+  private recordOf(call: TrackedCall, response: Record<string, unknown>, status: TrackingRecord['status'], usage: UsageRow[]): TrackingRecord {
     return {
-      userId: ctx.caller.sub,
-      jobId,
-      route,
-      timestamp,
-      createdAt: new Date(timestamp).toISOString(),
-      requestId: ctx.requestId,
-      request,
+      userId: call.ctx.caller.sub,
+      jobId: call.jobId,
+      route: call.route,
+      timestamp: call.timestamp,
+      createdAt: new Date(call.timestamp).toISOString(),
+      requestId: call.ctx.requestId,
+      request: call.request,
       response,
       status,
-      provider: route.includes('image') ? this.deps.image.provider : this.deps.text.provider,
+      provider: call.provider,
       usage,
     };
   }
 
   /** Records a finished call; a tracking failure is logged and counted, never a failed story. */
-  private async track(
-    ctx: CallContext,
-    route: string,
-    jobId: string,
-    timestamp: number,
-    request: unknown,
-    response: Record<string, unknown>,
-    status: TrackingRecord['status'],
-    usage: UsageRow[],
-  ): Promise<void> {
+  private async track(call: TrackedCall, response: Record<string, unknown>, status: TrackingRecord['status'], usage: UsageRow[]): Promise<void> {
     const { sessions, telemetry } = this.deps;
     try {
-      await sessions.claimJob(jobId, ctx.caller.sub);
+      await sessions.claimJob(call.jobId, call.ctx.caller.sub);
       await nextTurn();
-      await sessions.record(this.recordOf(ctx, route, jobId, timestamp, request, response, status, usage));
+      await sessions.record(this.recordOf(call, response, status, usage));
       telemetry.count('tracking_records');
     } catch (err) {
       telemetry.count('tracking_failures');
-      telemetry.log('error', 'tracking failed; the story is unaffected', { route, job_id: jobId, error: err instanceof Error ? err : String(err) });
+      telemetry.log('error', 'tracking failed; the story is unaffected', { route: call.route, job_id: call.jobId, error: err instanceof Error ? err : String(err) });
     }
   }
 
@@ -472,5 +495,21 @@ export class StoryService {
       metadata,
     };
     return { result, tracked: { new_story_segment_image_s3_uri: uri, metadata }, usage: [] };
+  }
+
+  // ---- narration --------------------------------------------------------------------------
+
+  /** Voice ids, the speakers they name, section numbers and over-long words: a 400 before any work. */
+  checkNarration(input: NarrateRequest): void {
+    this.narrator.check(input);
+  }
+
+  async narrate(input: NarrateRequest, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
+    const out = await this.narrator.narrate(input, ctx.caller, jobId, {
+      signal: ctx.signal,
+      onStage: (stage, detail) => ctx.onProgress?.({ type: 'stage', stage, detail }),
+      onSection: (done, of, audio) => ctx.onProgress?.({ type: 'section', done, of, audio }),
+    });
+    return { result: out.result, tracked: out.tracked, usage: [] };
   }
 }

@@ -6,7 +6,9 @@ import type { ImageModel, TextModel } from '../core/ports';
 import type { Config } from '../platform/config';
 import { createPlatform, type Platform, type PlatformParts } from '../platform/platform';
 import { AWS_IMAGE } from '../platform/image-providers';
-import type { ProviderEntry, ProviderSet } from '../platform/providers';
+import { speechVoices, type ProviderEntry, type ProviderSet, type SpeechProviderEntry } from '../platform/providers';
+import { AWS_SPEECH } from '../platform/speech-providers';
+import { OFFLINE_MAX_CHARS, OFFLINE_VOICE_IDS, speechThreads } from '../offline/speech-voices';
 import { AWS_TEXT } from '../platform/text-providers';
 
 export const OFFLINE_TEXT: ProviderEntry<TextModel> = {
@@ -25,9 +27,20 @@ export const OFFLINE_IMAGE: ProviderEntry<ImageModel> = {
   },
 };
 
+export const OFFLINE_SPEECH: SpeechProviderEntry = {
+  provider: 'offline-speech-synthesizer',
+  voices: OFFLINE_VOICE_IDS,
+  maxChars: OFFLINE_MAX_CHARS,
+  async load(config) {
+    const { EspeakPool, OfflineSpeechSynthesizer } = await import('../offline/speech.js');
+    return new OfflineSpeechSynthesizer(new EspeakPool({ threads: speechThreads(config.speech.concurrency), timeoutMs: config.models.timeoutMs }), speechVoices(config, OFFLINE_SPEECH));
+  },
+};
+
 export const LOCAL_PROVIDERS: ProviderSet = {
   text: { offline: OFFLINE_TEXT, ...AWS_TEXT },
   image: { offline: OFFLINE_IMAGE, ...AWS_IMAGE },
+  speech: { offline: OFFLINE_SPEECH, ...AWS_SPEECH },
 };
 
 export function createLocalPlatform(config: Config, parts: PlatformParts = {}): Platform {

@@ -25,10 +25,11 @@ import {
   DescribeUserPoolClientCommand,
   InitiateAuthCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { LOCAL_CREDENTIALS } from '../aws/clients';
+import { SEARCH_CACHE_SCHEMA } from '../aws/search-cache';
 import { SESSIONS_SCHEMA } from '../aws/sessions-schema';
 import { startIdOf } from './processes';
 import { portFree } from './http-util';
@@ -153,38 +154,54 @@ async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
   }
 }
 
-export async function ensureSessionsTable(ddb: DynamoDBClient, table: string): Promise<void> {
+/** Creates a table unless it exists, and waits until it and its indexes are ACTIVE. */
+async function ensureTable(ddb: DynamoDBClient, input: CreateTableCommandInput & { TableName: string }): Promise<void> {
+  const table = input.TableName;
   try {
     await ddb.send(new DescribeTableCommand({ TableName: table }));
     return;
   } catch (err) {
     if (!(err instanceof Error && err.name === 'ResourceNotFoundException')) throw err;
   }
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: SESSIONS_SCHEMA.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
-      KeySchema: [
-        { AttributeName: SESSIONS_SCHEMA.hashKey, KeyType: 'HASH' },
-        { AttributeName: SESSIONS_SCHEMA.rangeKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: SESSIONS_SCHEMA.indexes.map((i) => ({
-        IndexName: i.name,
-        KeySchema: [
-          { AttributeName: i.hashKey, KeyType: 'HASH' },
-          { AttributeName: i.rangeKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'ALL' },
-      })),
-    }),
-  );
+  await ddb.send(new CreateTableCommand({ BillingMode: 'PAY_PER_REQUEST', ...input }));
   for (let i = 0; i < 100; i++) {
     const out = await ddb.send(new DescribeTableCommand({ TableName: table }));
     if (out.Table?.TableStatus === 'ACTIVE' && (out.Table.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`table ${table} did not become ACTIVE`);
+}
+
+export function ensureSessionsTable(ddb: DynamoDBClient, table: string): Promise<void> {
+  return ensureTable(ddb, {
+    TableName: table,
+    AttributeDefinitions: SESSIONS_SCHEMA.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: [
+      { AttributeName: SESSIONS_SCHEMA.hashKey, KeyType: 'HASH' },
+      { AttributeName: SESSIONS_SCHEMA.rangeKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: SESSIONS_SCHEMA.indexes.map((i) => ({
+      IndexName: i.name,
+      KeySchema: [
+        { AttributeName: i.hashKey, KeyType: 'HASH' },
+        { AttributeName: i.rangeKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  });
+}
+
+/**
+ * The web search cache table (partition key `query`). Its TTL attribute (`expires_at`) is
+ * not enabled here: dynalite has no UpdateTimeToLive (nor TTL deletion) — the cache ignores
+ * expired items itself, which it must do on AWS too (TTL deletion is lazy there).
+ */
+export function ensureSearchCacheTable(ddb: DynamoDBClient, table: string): Promise<void> {
+  return ensureTable(ddb, {
+    TableName: table,
+    AttributeDefinitions: SEARCH_CACHE_SCHEMA.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: [{ AttributeName: SEARCH_CACHE_SCHEMA.hashKey, KeyType: 'HASH' }],
+  });
 }
 
 export function cognitoClient(port: number): CognitoIdentityProviderClient {
@@ -316,6 +333,7 @@ const defaultLog = (line: string) => void process.stderr.write(`${line}\n`);
 export async function startLocalServices(opts: StartOptions): Promise<LocalServices> {
   const bucket = opts.bucket ?? 'story42-local-story-images';
   const table = opts.table ?? 'story42-local-story-sessions';
+  const searchCacheTable = 'story42-local-search-cache';
   const { ports } = opts;
   const dataDir = path.resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -385,6 +403,7 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
     await ensureBucket(s3, bucket);
     const ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${ports.dynamodb}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     await ensureSessionsTable(ddb, table);
+    await ensureSearchCacheTable(ddb, searchCacheTable);
 
     await waitForPort(ports.cognito, child, 'cognito-local');
     const cognito = cognitoClient(ports.cognito);
@@ -397,6 +416,7 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
       AWS_REGION: LOCAL_REGION,
       STORY42_IMAGES_BUCKET: bucket,
       STORY42_SESSIONS_TABLE: table,
+      STORY42_SEARCH_CACHE_TABLE: searchCacheTable,
       STORY42_S3_ENDPOINT: `http://127.0.0.1:${ports.s3}`,
       STORY42_DYNAMODB_ENDPOINT: `http://127.0.0.1:${ports.dynamodb}`,
       STORY42_COGNITO_USER_POOL_ID: pool.userPoolId,

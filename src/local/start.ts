@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     '  Story42 is running locally',
     `  API:            ${url}   (GET ${url}${routeNamed('health').path}; the API described: ${url}${routeNamed('openapi').path})`,
     `  Node:           ${process.version}`,
-    `  Providers:      text=${platform.story.provider.text}  image=${platform.story.provider.image}`,
+    `  Providers:      text=${platform.story.provider.text}  image=${platform.story.provider.image}  speech=${platform.story.provider.speech}`,
     `  Data directory: ${dataDir}`,
     `  Local AWS:      S3 :${services.ports.s3}  DynamoDB :${services.ports.dynamodb}  Cognito :${services.ports.cognito}`,
     '',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 
 export const TEXT_PROVIDERS = ['offline', 'bedrock'] as const;
 export const IMAGE_PROVIDERS = ['offline', 'bedrock', 'gemini'] as const;
+export const SPEECH_PROVIDERS = ['offline', 'polly', 'external'] as const;
 export const LOG_FORMATS = ['json', 'readable', 'silent'] as const;
 
 export const DEFAULT_MODELS = [
@@ -58,6 +59,13 @@ const optionalUrl = (name: string) =>
 const envSchema = z.object({
   STORY42_TEXT_PROVIDER: choice('STORY42_TEXT_PROVIDER', TEXT_PROVIDERS, 'offline'),
   STORY42_IMAGE_PROVIDER: choice('STORY42_IMAGE_PROVIDER', IMAGE_PROVIDERS, 'offline'),
+  STORY42_SPEECH_PROVIDER: choice('STORY42_SPEECH_PROVIDER', SPEECH_PROVIDERS, 'offline'),
+  STORY42_SPEECH_VOICES: z.string().max(2000).optional(),
+  STORY42_SPEECH_CONCURRENCY: int('STORY42_SPEECH_CONCURRENCY', 1, 32, 4),
+  STORY42_TTS_API_KEY_SECRET: z.string().trim().min(1).optional(),
+  STORY42_TTS_BASE_URL: optionalUrl('STORY42_TTS_BASE_URL'),
+  STORY42_TTS_MODEL: z.string().trim().min(3).max(100).default('eleven_multilingual_v2'),
+  STORY42_POLLY_ENDPOINT: optionalUrl('STORY42_POLLY_ENDPOINT'),
   AWS_REGION: z.string().optional(),
   AWS_DEFAULT_REGION: z.string().optional(),
   STORY42_IMAGES_BUCKET: z.string({ error: 'STORY42_IMAGES_BUCKET must name the story images bucket' }).trim().min(3, { error: 'STORY42_IMAGES_BUCKET must name the story images bucket' }),
@@ -97,10 +105,16 @@ const envSchema = z.object({
 export interface Config {
   textProvider: (typeof TEXT_PROVIDERS)[number];
   imageProvider: (typeof IMAGE_PROVIDERS)[number];
+  speechProvider: (typeof SPEECH_PROVIDERS)[number];
+  /**
+   * Narration: the voice ids to cast from (else the provider's own list), sections synthesized
+   * at once (also the provider's concurrency limit), and the external TTS API's settings.
+   */
+  speech: { voices?: string[]; concurrency: number; tts: { apiKeySecret?: string; model: string } };
   region: string;
   imagesBucket: string;
   sessionsTable: string;
-  endpoints: { s3?: string; dynamodb?: string; bedrock?: string; gemini?: string; secretsManager?: string };
+  endpoints: { s3?: string; dynamodb?: string; bedrock?: string; gemini?: string; secretsManager?: string; polly?: string; tts?: string };
   gemini: { model: string; apiKeySecret?: string };
   /** Timeouts, retries and concurrency of model calls. */
   bedrockImageModel: string;
@@ -123,6 +137,8 @@ export interface Config {
   metrics: boolean;
   /** The deployment's environment name (a metric dimension), when deployed. */
   environmentName?: string;
+  /** Web search (the story agent's `web_search` tool): see `loadSearchConfig`. */
+  search: SearchConfig;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +163,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.STORY42_IMAGE_PROVIDER === 'gemini' && !e.STORY42_IMAGE_API_KEY_SECRET) {
     throw new ConfigError('Invalid configuration:\n  - STORY42_IMAGE_API_KEY_SECRET must name the Secrets Manager secret holding the Gemini API key');
   }
+  if (e.STORY42_SPEECH_PROVIDER === 'external' && !e.STORY42_TTS_API_KEY_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  - STORY42_TTS_API_KEY_SECRET must name the Secrets Manager secret holding the text-to-speech API key');
+  }
+  const voices = e.STORY42_SPEECH_VOICES?.split(',').map((v) => v.trim()).filter(Boolean);
+  if (voices && (voices.length < 2 || voices.length > 32 || voices.some((v) => !/^[A-Za-z0-9_.+-]{1,64}$/.test(v)) || new Set(voices).size !== voices.length)) {
+    throw new ConfigError('Invalid configuration:\n  - STORY42_SPEECH_VOICES must list 2 to 32 distinct voice ids (letters, digits, "_", ".", "+", "-"), comma-separated');
+  }
   if (allowedModels.length === 0) throw new ConfigError('Invalid configuration:\n  - STORY42_ALLOWED_MODELS must list at least one model id');
   let auth: Config['auth'];
   if (e.STORY42_COGNITO_CLIENT_ID && (e.STORY42_COGNITO_ISSUER || e.STORY42_COGNITO_USER_POOL_ID)) {
@@ -156,6 +179,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return {
     textProvider: e.STORY42_TEXT_PROVIDER,
     imageProvider: e.STORY42_IMAGE_PROVIDER,
+    speechProvider: e.STORY42_SPEECH_PROVIDER,
+    speech: {
+      voices: voices && voices.length > 0 ? voices : undefined,
+      concurrency: e.STORY42_SPEECH_CONCURRENCY,
+      tts: { apiKeySecret: e.STORY42_TTS_API_KEY_SECRET, model: e.STORY42_TTS_MODEL },
+    },
     region,
     imagesBucket: e.STORY42_IMAGES_BUCKET,
     sessionsTable: e.STORY42_SESSIONS_TABLE,
@@ -165,6 +194,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       bedrock: e.STORY42_BEDROCK_ENDPOINT,
       gemini: e.STORY42_GEMINI_BASE_URL,
       secretsManager: e.STORY42_SECRETSMANAGER_ENDPOINT,
+      polly: e.STORY42_POLLY_ENDPOINT,
+      tts: e.STORY42_TTS_BASE_URL,
     },
     gemini: { model: e.STORY42_GEMINI_MODEL, apiKeySecret: e.STORY42_IMAGE_API_KEY_SECRET },
     bedrockImageModel: e.STORY42_BEDROCK_IMAGE_MODEL,
@@ -188,5 +219,56 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logFormat: e.STORY42_LOG_FORMAT,
     metrics: e.STORY42_METRICS === 'on',
     environmentName: e.STORY42_ENVIRONMENT || undefined,
+    search: loadSearchConfig(env),
+  };
+}
+
+// ---- Web search (the story agent's web_search tool) ----------------------------------------
+
+export const SEARCH_PROVIDERS = ['offline', 'duckduckgo'] as const;
+
+export interface SearchConfig {
+  /** `offline`: the built-in offline search index; `duckduckgo`: DuckDuckGo through duck-duck-scrape. */
+  provider: (typeof SEARCH_PROVIDERS)[number];
+  /** The DynamoDB table caching results per normalised query (required for `duckduckgo`). */
+  cacheTable?: string;
+  cacheTtlSeconds: number;
+  /** DuckDuckGo requests per minute per process (a search attempt makes two). */
+  budgetPerMinute: number;
+  /** An HTTP proxy every DuckDuckGo request goes through (the local DuckDuckGo server in tests and `npm start`); unset: DuckDuckGo directly. */
+  duckduckgoProxy?: string;
+}
+
+const searchEnvSchema = z.object({
+  STORY42_SEARCH_PROVIDER: choice('STORY42_SEARCH_PROVIDER', SEARCH_PROVIDERS, 'offline'),
+  STORY42_SEARCH_CACHE_TABLE: z.string().trim().max(255).optional(),
+  STORY42_SEARCH_CACHE_TTL_SECONDS: int('STORY42_SEARCH_CACHE_TTL_SECONDS', 60, 30 * 86400, 86400),
+  STORY42_SEARCH_BUDGET_PER_MINUTE: int('STORY42_SEARCH_BUDGET_PER_MINUTE', 2, 10_000, 30),
+  STORY42_DUCKDUCKGO_PROXY: optionalUrl('STORY42_DUCKDUCKGO_PROXY'),
+});
+
+export function loadSearchConfig(env: Record<string, string | undefined>): SearchConfig {
+  const parsed = searchEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.message}`).join('\n')}`);
+  }
+  const e = parsed.data;
+  const cacheTable = e.STORY42_SEARCH_CACHE_TABLE || undefined;
+  if (cacheTable !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(cacheTable)) {
+    throw new ConfigError('Invalid configuration:\n  - STORY42_SEARCH_CACHE_TABLE must be a DynamoDB table name (3-255 letters, digits, "_", "-", ".")');
+  }
+  if (e.STORY42_SEARCH_PROVIDER === 'duckduckgo' && !cacheTable) {
+    throw new ConfigError('Invalid configuration:\n  - STORY42_SEARCH_CACHE_TABLE must name the search cache table when STORY42_SEARCH_PROVIDER=duckduckgo');
+  }
+  const proxy = e.STORY42_DUCKDUCKGO_PROXY;
+  if (proxy !== undefined && !/^https?:$/.test(new URL(proxy).protocol)) {
+    throw new ConfigError(`Invalid configuration:\n  - STORY42_DUCKDUCKGO_PROXY must be an http(s) URL (got "${proxy}")`);
+  }
+  return {
+    provider: e.STORY42_SEARCH_PROVIDER,
+    cacheTable,
+    cacheTtlSeconds: e.STORY42_SEARCH_CACHE_TTL_SECONDS,
+    budgetPerMinute: e.STORY42_SEARCH_BUDGET_PER_MINUTE,
+    duckduckgoProxy: proxy,
   };
 }

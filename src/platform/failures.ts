@@ -15,6 +15,8 @@ interface ErrorShape {
   code?: unknown;
   cause?: unknown;
   status?: unknown;
+  /** ElevenLabs' SDK (`ElevenLabsError.statusCode`). */
+  statusCode?: unknown;
   $metadata?: { httpStatusCode?: number; attempts?: number };
 }
 
@@ -27,10 +29,12 @@ export function isNetworkFailure(err: unknown): boolean {
   return false;
 }
 
-/** The HTTP status an SDK error carries, if any. */
+/** The HTTP status an SDK error carries, if any (AWS `$metadata.httpStatusCode`, `status`, or `statusCode`). */
 export function statusOf(err: unknown): number | undefined {
   const e = shape(err);
-  return e?.$metadata?.httpStatusCode ?? (typeof e?.status === 'number' ? e.status : undefined);
+  if (typeof e?.$metadata?.httpStatusCode === 'number') return e.$metadata.httpStatusCode;
+  if (typeof e?.status === 'number') return e.status;
+  return typeof e?.statusCode === 'number' ? e.statusCode : undefined;
 }
 
 const nameOf = (err: unknown): string => String(shape(err)?.name ?? '');

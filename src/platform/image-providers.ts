@@ -13,8 +13,12 @@ export const BEDROCK_IMAGE: ProviderEntry<ImageModel> = {
 export const GEMINI_IMAGE: ProviderEntry<ImageModel> = {
   provider: 'gemini',
   async load(config, telemetry) {
-    const [{ GeminiImageModel, secretKeySource }, { secretsManagerClient }] = await Promise.all([import('../providers/gemini-image.js'), import('../aws/model-clients.js')]);
-    const key = secretKeySource(secretsManagerClient(config), config.gemini.apiKeySecret ?? '');
+    const [{ GeminiImageModel }, { secretKeySource }, { secretsManagerClient }] = await Promise.all([
+      import('../providers/gemini-image.js'),
+      import('../providers/secret-key.js'),
+      import('../aws/model-clients.js'),
+    ]);
+    const key = secretKeySource(secretsManagerClient(config), config.gemini.apiKeySecret ?? '', 'image model');
     return new GeminiImageModel(key, config.gemini.model, config.endpoints.gemini, resilienceSettings(config, telemetry));
   },
 };

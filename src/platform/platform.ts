@@ -8,7 +8,7 @@ import { DynamoSessionStore } from '../aws/dynamo-session-store';
 import { S3ImageStore } from '../aws/s3-image-store';
 import { JobsService } from '../core/jobs-service';
 import { buildOpenApi } from '../core/openapi';
-import type { ImageModel, ImageStore, SessionStore, TextModel } from '../core/ports';
+import type { ImageModel, ImageStore, SessionStore, SpeechModel, TextModel } from '../core/ports';
 import { ROUTES, type Route, type RouteServices } from '../core/routes';
 import { StoryService } from '../core/story-service';
 import type { Config } from './config';
@@ -32,6 +32,7 @@ export interface PlatformParts {
   /** Replace a configured model (tests). */
   text?: TextModel;
   image?: ImageModel;
+  speech?: SpeechModel;
   images?: ImageStore;
   sessions?: SessionStore;
   telemetry?: PlatformTelemetry;
@@ -54,6 +55,7 @@ export function createPlatform(config: Config, providers: ProviderSet, parts: Pl
   const story = new StoryService({
     text: parts.text ?? models.text,
     image: parts.image ?? models.image,
+    speech: parts.speech ?? models.speech,
     images,
     sessions,
     telemetry,
@@ -67,6 +69,7 @@ export function createPlatform(config: Config, providers: ProviderSet, parts: Pl
       presignSeconds: config.presignSeconds,
       imageWidth: config.imageSize,
       imageHeight: config.imageSize,
+      speechConcurrency: config.speech.concurrency,
     },
   });
   const jobs = new JobsService({ sessions, images, presignSeconds: config.presignSeconds });
@@ -86,7 +89,7 @@ export function createPlatform(config: Config, providers: ProviderSet, parts: Pl
     routes,
     services,
     ready: async () => {
-      await Promise.all([parts.text ? undefined : models.text.ready(), parts.image ? undefined : models.image.ready()]);
+      await Promise.all([parts.text ? undefined : models.text.ready(), parts.image ? undefined : models.image.ready(), parts.speech ? undefined : models.speech.ready()]);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Server-Sent Events framing for the streaming routes (`Accept: text/event-stream`):
  * `progress` (stage), `delta` (prose as the model writes it), `panel` (each image as soon as
- * it is stored), then one `result` with the same envelope as the JSON answer (or `error`).
+ * it is stored), `section` (each narrated section as soon as it is stored), then one `result` with the same envelope as the JSON answer (or `error`).
  */
 import type { ProgressEvent } from '../core/story-service';
 
@@ -25,5 +25,7 @@ export function progressFrame(e: ProgressEvent): [string, unknown] {
       return ['delta', { text: e.text, field: e.field, segment: e.segment }];
     case 'panel':
       return ['panel', { panel: e.panel, of: e.of, story_segment_number: e.segmentNumber, story_segment: e.segment }];
+    case 'section':
+      return ['section', { done: e.done, of: e.of, section: e.audio }];
   }
 }

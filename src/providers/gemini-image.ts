@@ -1,30 +1,13 @@
 /**
  * The Gemini image provider (`gemini-2.5-flash-image` family) through the official
  * `@google/genai` SDK. The API key is read from Secrets Manager on first use, cached in
- * memory, and never logged. Panels are text-to-image; a regenerate sends the original PNG
- * with the user's instruction.
+ * memory, and never logged (`secretKeySource` in ./secret-key). Panels are text-to-image; a
+ * regenerate sends the original PNG with the user's instruction.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GoogleGenAI, type Part } from '@google/genai';
 import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest } from '../core/ports';
 import type { ResilienceSettings } from './bedrock-text';
 import { MalformedOutputError, requirePng, resilient } from './resilience';
-
-/** The key, fetched once per process (a failed fetch is retried on the next call). */
-export function secretKeySource(client: SecretsManagerClient, secretId: string): () => Promise<string> {
-  let key: Promise<string> | undefined;
-  return () => {
-    key ??= client.send(new GetSecretValueCommand({ SecretId: secretId })).then((out) => {
-      const value = out.SecretString?.trim();
-      if (!value) throw new Error(`secret ${secretId} has no value; put the image model API key in it`);
-      return value;
-    });
-    key.catch(() => {
-      key = undefined;
-    });
-    return key;
-  };
-}
 
 export class GeminiImageModel implements ImageModel {
   readonly provider = 'gemini';

@@ -78,13 +78,15 @@ export class Semaphore {
 
 export type Failure = 'throttled' | 'unavailable' | 'timeout' | 'malformed' | 'fatal';
 
+/** An attempt that ran out of time: the platform's `AbortSignal.timeout`, or an SDK's own timeout (ElevenLabs). */
+const TIMEOUT_NAMES = new Set(['TimeoutError', 'ElevenLabsTimeoutError']);
 const UNAVAILABLE_NAMES = new Set(['ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelTimeoutException', 'ModelStreamErrorException']);
 
 /** Classifies an SDK error by its name, HTTP status, or network failure. */
 export function classify(err: unknown): Failure {
   if (!(err instanceof Error)) return 'fatal';
   if (isNetworkFailure(err)) return 'unavailable';
-  if (err.name === 'TimeoutError') return 'timeout';
+  if (TIMEOUT_NAMES.has(err.name)) return 'timeout';
   if (err instanceof MalformedOutputError) return 'malformed';
   const status = statusOf(err);
   if (isThrottled(err)) return 'throttled';

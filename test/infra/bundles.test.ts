@@ -15,14 +15,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildImages, imageDir, IMAGES, OPENAPI_PATH, type BuiltImage, type ImageName } from '../../scripts/build-images';
 import { routeNamed } from '../../src/core/routes';
+import { LocalPollyServer } from '../../src/local/polly-server';
 import { freePort } from '../../src/local/services';
 import { claimsOf, testState, tokenFor } from '../support/local';
 
 const ROOT = path.resolve(__dirname, '../..');
 const run = promisify(execFile);
 const LAMBDAS = ['story-text-regen', 'story-image-regen', 'data-ops'] as const;
-/** Optional dependencies the SDK and ws load inside try/catch; absent in the images, by design. */
-const OPTIONAL_REQUIRES = ['@aws-sdk/signature-v4-crt', 'bufferutil', 'utf-8-validate'];
+/** Optional dependencies the SDK, ws and node-fetch (under the ElevenLabs SDK) load inside try/catch; absent in the images, by design. */
+const OPTIONAL_REQUIRES = ['@aws-sdk/signature-v4-crt', 'bufferutil', 'utf-8-validate', 'encoding'];
 const ONE_MB = 1_000_000;
 
 let built: Record<string, BuiltImage>;
@@ -48,6 +49,8 @@ const OFFLINE_ENV: Record<string, string> = {
   STORY42_SESSIONS_TABLE: 'story-42-test-sessions',
   STORY42_TEXT_PROVIDER: 'bedrock',
   STORY42_IMAGE_PROVIDER: 'bedrock',
+  STORY42_SPEECH_PROVIDER: 'polly',
+  STORY42_POLLY_ENDPOINT: 'http://127.0.0.1:9',
   STORY42_S3_ENDPOINT: 'http://127.0.0.1:9',
   STORY42_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
   STORY42_BEDROCK_ENDPOINT: 'http://127.0.0.1:9',
@@ -100,6 +103,9 @@ function apiEvent(resource: string, method: string, body: string | null, claims?
   };
 }
 
+/** The deployed images' providers (no offline engines in them), one attempt each, short deadlines. */
+const DEPLOYED_PROVIDERS = { STORY42_LOG_FORMAT: 'silent', STORY42_TEXT_PROVIDER: 'bedrock', STORY42_IMAGE_PROVIDER: 'bedrock', STORY42_SPEECH_PROVIDER: 'polly', STORY42_MODEL_MAX_ATTEMPTS: '1', STORY42_MODEL_TIMEOUT_MS: '2000' };
+
 const ROUTES: Record<(typeof LAMBDAS)[number], { route: string; body: unknown }> = {
   'story-text-regen': { route: 'generate_topics_ideas', body: { genre: 'fiction', topics: 'bundles' } },
   'story-image-regen': {
@@ -135,7 +141,7 @@ describe('container bundles', () => {
   it('each Lambda carries only the providers of its routes', () => {
     const providers = (image: ImageName) => (built[image] as BuiltImage).inputs.filter((f) => f.startsWith('src/providers/') && f !== 'src/providers/resilience.ts').sort();
     expect(providers('story-text-regen')).toEqual(['src/providers/bedrock-text.ts']);
-    expect(providers('story-image-regen')).toEqual(['src/providers/bedrock-image.ts', 'src/providers/gemini-image.ts']);
+    expect(providers('story-image-regen')).toEqual(['src/providers/bedrock-image.ts', 'src/providers/elevenlabs-speech.ts', 'src/providers/gemini-image.ts', 'src/providers/polly-speech.ts', 'src/providers/secret-key.ts', 'src/providers/speech-audio.ts']);
     expect(providers('data-ops')).toEqual([]);
     expect((built['story-agent'] as BuiltImage).inputs.some((f) => f.startsWith('src/offline/'))).toBe(false);
   });
@@ -167,13 +173,31 @@ describe('container bundles', () => {
     expect([warm.statusCode, JSON.parse(warm.body)]).toEqual([200, { warm: image.replace(/^story-/, ''), ready: true }]);
   });
 
+  it('the image-regen bundle narrates a story through Polly (the local Polly server) into the local S3', async () => {
+    const polly = new LocalPollyServer();
+    const pollyUrl = await polly.listen();
+    try {
+      const claims = Object.fromEntries(Object.entries(claimsOf(await tokenFor())).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
+      const body = { job_id: `bundle-narration-${process.pid}`, story_parts: [{ story_part: 'beginning', sections: [{ section_num: 1, segments: [{ segment_num: 1, speaker: 'Narrator', segment_content: 'A ship sailed at dawn.' }] }] }] };
+      const { path: resource, method } = routeNamed('narrate_story');
+      const res = await invoke('story-image-regen', apiEvent(resource, method, JSON.stringify(body), claims), { ...testState().env, ...DEPLOYED_PROVIDERS, STORY42_POLLY_ENDPOINT: pollyUrl });
+      expect([res.statusCode, JSON.parse(res.body)]).toEqual([200, expect.objectContaining({ success: true, route: 'narrate_story', result: expect.objectContaining({ voices: { Narrator: 'Matthew' } }) })]);
+      expect(polly.counters.voices).toEqual(['Matthew']);
+      const story = JSON.parse(res.body) as { result: { story: { audio_presigned_url: string; duration_seconds: number } } };
+      expect(story.result.story.duration_seconds).toBeGreaterThan(1);
+      expect((await fetch(story.result.story.audio_presigned_url)).headers.get('content-type')).toBe('audio/mpeg');
+    } finally {
+      await polly.close();
+    }
+  }, 60_000);
+
   it('each Lambda bundle serves a real request against the local emulators', async () => {
     const claims = Object.fromEntries(Object.entries(claimsOf(await tokenFor())).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
     for (const image of LAMBDAS) {
       const { route, body } = ROUTES[image];
       const { path: resource, method } = routeNamed(route);
       // The deployed images have no offline engines: point them at protocol servers instead (Bedrock is not called by these requests' failures).
-      const ok = await invoke(image, apiEvent(resource, method, body === undefined ? null : JSON.stringify(body), claims), { ...testState().env, STORY42_LOG_FORMAT: 'silent', STORY42_TEXT_PROVIDER: 'bedrock', STORY42_IMAGE_PROVIDER: 'bedrock', STORY42_BEDROCK_ENDPOINT: 'http://127.0.0.1:9', STORY42_MODEL_MAX_ATTEMPTS: '1', STORY42_MODEL_TIMEOUT_MS: '2000' });
+      const ok = await invoke(image, apiEvent(resource, method, body === undefined ? null : JSON.stringify(body), claims), { ...testState().env, ...DEPLOYED_PROVIDERS, STORY42_BEDROCK_ENDPOINT: 'http://127.0.0.1:9' });
       if (image === 'data-ops') {
         expect([image, ok.statusCode]).toEqual([image, 200]);
         expect(JSON.parse(ok.body)).toMatchObject({ success: true, route: 'list_jobs' });
