@@ -497,6 +497,9 @@ const TONES: Record<string, ToneKit> = {
   lively: { mood: ['lively', 'bright', 'cheerful'], moodly: ['happily', 'eagerly'], ex: ['Oh', 'Hey'], tails: ['and the day felt full of possibility', 'as the sun peeked out to watch', 'and something good seemed just around the corner'] },
 };
 
+/** What lines may start with in every tone: shared by all genres in that tone by design. */
+export const TONE_INTERJECTIONS: readonly string[] = Object.values(TONES).flatMap((t) => t.ex);
+
 function toneOf(tone: string): ToneKit {
   const t = ` ${tone.toLowerCase().replace(/[^a-z]+/g, ' ').trim()} `;
   const has = (...keys: string[]): boolean => keys.some((k) => t.includes(` ${k} `));
