@@ -14,7 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { App } from 'cdktf';
+import { escapeRegExp } from '../src/core/regex';
 import { scriptArgs } from '../src/local/cli';
+import { closeServer, freePort, listenLocal } from '../src/local/http-util';
 import { EnvironmentError, environmentFiles, parseEnvironment, stackName, type EnvironmentConfig } from '../terraform/environment';
 import { Story42Stack } from '../terraform/stack';
 
@@ -166,7 +168,7 @@ export function awsProviderIn(dir: string, plat = platform()): Mirror | undefine
   for (const entry of readdirSync(base)) {
     const unpacked = path.join(base, entry, plat);
     if (existsSync(unpacked) && readdirSync(unpacked).some((f) => f.startsWith('terraform-provider-aws'))) versions.push(entry);
-    const packed = new RegExp(`^terraform-provider-aws_(.+)_${plat}\\.zip$`).exec(entry);
+    const packed = new RegExp(`^terraform-provider-aws_(.+)_${escapeRegExp(plat)}\\.zip$`).exec(entry);
     if (packed) versions.push(packed[1] as string);
   }
   const version = versions.sort(compareVersions).at(-1);
@@ -509,22 +511,7 @@ function leakCatcher(onLeak: (host: string) => void): Promise<{ url: string; clo
     onLeak(req.url ?? '?');
     socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
   });
-  return new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`, close: () => srv.close() }));
-  });
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
+  return listenLocal(srv).then((url) => ({ url, close: () => void closeServer(srv) }));
 }
 
 const lastLines = (file: string, n: number) => (existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n) : []);

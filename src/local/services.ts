@@ -85,18 +85,8 @@ export async function assertPortFree(port: number, variable: string, host = '127
   if (!(await portFree(port, host))) throw new PortInUseError(port, variable);
 }
 
-/** A free port chosen by the OS (for tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A free port chosen by the OS (tests, the bench and the deploy rehearsal import it from here too). */
+export { freePort } from './http-util';
 
 async function waitForPort(port: number, child: ChildProcess, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
