@@ -2,8 +2,9 @@
 module.exports = {
   testEnvironment: '<rootDir>/test/support/environment.js',
   transform: { '^.+\\.[tj]sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  // ESM-only packages (the MP3 decoder the tests listen with) jest's module system cannot load as they are: compiled to CommonJS like our sources.
-  transformIgnorePatterns: ['/node_modules/(?!(mpg123-decoder|@wasm-audio-decoders)/)'],
+  // ESM-only packages jest's module system cannot load as they are (the MP3 decoder the tests
+  // listen with; the Strands SDK and its uuid): compiled to CommonJS like our sources.
+  transformIgnorePatterns: ['/node_modules/(?!(mpg123-decoder|@wasm-audio-decoders|@strands-agents|uuid)/)'],
   // Dynamic imports name the compiled file (`./x.js`, as Node's ESM resolution wants); jest loads the TypeScript source.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/terraform/**/*.test.ts'],

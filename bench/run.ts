@@ -14,6 +14,10 @@
  *  (e) offline speech: seconds of compute per minute of audio (real-time factor); a 3-minute
  *      audio story narrated with N sections at once beside serial; time to the first section's
  *      audio over SSE.
+ *  (f) the story agent: "a 6-panel illustrated story" as one message to the agent (its model, the
+ *      story model and the image model all the local Bedrock server with per-call latency L):
+ *      time to the first picture and in all, as multiples of L, beside the separate routes
+ *      (outline, story, images) in the same run.
  */
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -24,7 +28,7 @@ import express from 'express';
 import { EspeakPool, OfflineSpeechSynthesizer } from '../src/offline/speech';
 import { speechThreads } from '../src/offline/speech-voices';
 import { LocalBedrockServer } from '../src/local/bedrock-server';
-import { serveGateway } from '../src/local/platform';
+import { localStoryAgent, serveGateway } from '../src/local/platform';
 import { DEMO_USER, freePort, idTokenFor, startLocalServices } from '../src/local/services';
 import { loadConfig } from '../src/platform/config';
 import { createLocalPlatform } from '../src/local/providers';
@@ -47,7 +51,10 @@ prints, measured side by side in one run:
       beside the old shape (every provider and both offline engines in one file);
   (e) offline speech: compute seconds per minute of audio (one worker thread); a 3-minute
       audio story narrated with BENCH_SPEECH_CONCURRENCY sections at once beside serial; and
-      the time to the first section's audio (its SSE event) against the whole narration.
+      the time to the first section's audio (its SSE event) against the whole narration;
+  (f) the story agent making a 6-panel illustrated story in one message, every model call (the
+      agent's own, the story's, each picture's) through the local Bedrock server with latency
+      L: the first picture and the whole turn as multiples of L, beside the separate routes.
 Scratch data goes to .tmp/bench-* and is removed at the end.
 
 Arguments: none.  -h, --help  prints this text.
@@ -60,14 +67,15 @@ Environment:
   BENCH_FIRST_TOKEN_MS      local Bedrock first-token latency in (c) (default 200)
   BENCH_INIT_RUNS           fresh processes per bundle in (d), median reported (default 7)
   BENCH_SPEECH_CONCURRENCY  sections narrated at once in (e) (default: this machine's cores, at least 2)
-  BENCH_SECTIONS            which sections to run, e.g. "d" or "a,b" (default a,b,c,d,e)
+  BENCH_AGENT_LATENCY_MS    local Bedrock per-call latency L in (f) (default 600)
+  BENCH_SECTIONS            which sections to run, e.g. "d" or "a,b" (default a,b,c,d,e,f)
 `;
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const LATENCY_MS = Number(process.env.BENCH_IMAGE_LATENCY_MS ?? 400);
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'a,b,c,d,e').split(',').map((x) => x.trim()));
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'a,b,c,d,e,f').split(',').map((x) => x.trim()));
 const SPEECH_CONCURRENCY = Number(process.env.BENCH_SPEECH_CONCURRENCY ?? Math.max(2, availableParallelism()));
 
 interface LoadResult {
@@ -120,7 +128,7 @@ const fmt = (n: number, d = 1) => n.toFixed(d);
  * POSTs with `Accept: text/event-stream` and reads the stream to its end: when (ms after the
  * request started) each event name in `first` was first seen, and when the `result` came.
  */
-async function timeEvents(url: string, auth: Auth, body: unknown, first: readonly string[]): Promise<{ first: Record<string, number>; result: number }> {
+async function timeEvents(url: string, auth: Auth, body: unknown, first: readonly string[]): Promise<{ first: Record<string, number>; result: number; text: string }> {
   const t0 = performance.now();
   const sse = await fetch(url, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json', Accept: 'text/event-stream' }, body: JSON.stringify(body) });
   const seen: Record<string, number> = {};
@@ -133,7 +141,7 @@ async function timeEvents(url: string, auth: Auth, body: unknown, first: readonl
     for (const name of first) if (seen[name] === undefined && text.includes(`event: ${name}`)) seen[name] = now;
     if (text.includes('event: result')) result = now;
   }
-  return { first: seen, result };
+  return { first: seen, result, text };
 }
 
 const quiet = () => new PlatformTelemetry({ service: 'bench', format: 'silent', metrics: false });
@@ -337,6 +345,63 @@ async function sectionE(services: Services, auth: Auth): Promise<string[]> {
   ];
 }
 
+/** (f) the story agent's 6-panel illustrated story (pipelined pictures) beside the separate routes, all through one local Bedrock server. */
+async function sectionF(services: Services, auth: Auth): Promise<string[]> {
+  const L = Number(process.env.BENCH_AGENT_LATENCY_MS ?? 600);
+  const bedrock = new LocalBedrockServer();
+  const url = await bedrock.listen();
+  const config = loadConfig({ ...services.env, STORY42_TEXT_PROVIDER: 'bedrock', STORY42_IMAGE_PROVIDER: 'bedrock', STORY42_BEDROCK_ENDPOINT: url, STORY42_IMAGE_CONCURRENCY: '6' });
+  const gw = await serveGateway(createLocalPlatform(config, { telemetry: quiet(), agent: localStoryAgent(config, 'local Bedrock server') }));
+  const json = async (method: string, route: string, body?: unknown) => {
+    const res = await fetch(`${gw.url}${route}`, { method, headers: { ...auth, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { result: Record<string, unknown> }).result;
+  };
+  const ask = 'Make me a 6-panel illustrated story about a fox named Rin and an owl named Odo who look for the moon.';
+  const agentRun = async () => {
+    const session = (await json('POST', '/agent/sessions', { title: 'bench' })) as { session_id: string };
+    return timeEvents(`${gw.url}/agent/sessions/${session.session_id}/messages`, auth, { message: ask }, ['media']);
+  };
+  const routesRun = async (job: string) => {
+    const base = { genre: 'fantasy', reading_level: 'grade 3', tone: 'warm', story_type: 'visual', panels: 6, number_of_speakers: 2, job_id: job };
+    const t0 = performance.now();
+    const outline = await json('POST', '/generate-story-outline', { ...base, user_input_description: ask });
+    const story = await json('POST', '/generate-story', { ...base, story_outline_description: outline.story_parts });
+    const t1 = performance.now();
+    const images = await timeEvents(`${gw.url}/generate-story-image`, auth, { complete_story_parts: story.story_parts, art_style: 'watercolor', number_of_panels: 6, job_id: job }, ['panel']);
+    return { first: t1 - t0 + (images.first.panel ?? 0), total: t1 - t0 + images.result };
+  };
+  try {
+    // Warm both paths (JIT, connections, the SDK) without latency, then measure with it, alternating.
+    await agentRun();
+    await routesRun('bench-agent-warm');
+    bedrock.knobs.latencyMs = L;
+    const agentTimes = [];
+    const routeTimes = [];
+    for (let i = 0; i < 2; i++) {
+      const a = await agentRun();
+      const pictures = a.text.match(/"kind":"image"/g)?.length ?? 0;
+      if (pictures !== 6 || a.result === 0) throw new Error(`the agent's turn drew ${pictures} pictures (6 expected) or did not finish`);
+      agentTimes.push({ first: a.first.media ?? Number.NaN, total: a.result });
+      routeTimes.push(await routesRun(`bench-agent-routes-${i}`));
+    }
+    const best = (xs: Array<{ first: number; total: number }>) => xs.reduce((b, x) => (x.total < b.total ? x : b));
+    const ag = best(agentTimes);
+    const rt = best(routeTimes);
+    return [
+      `(f) "a 6-panel illustrated story", every model call through the local Bedrock server with per-call latency L = ${L} ms (faster of two alternating runs each)`,
+      `    story agent (one message; its model decides and writes the outline, pictures start as sections are written):`,
+      `      first picture ${fmt(ag.first, 0)} ms = ${fmt(ag.first / L, 2)} x L   whole turn ${fmt(ag.total, 0)} ms = ${fmt(ag.total / L, 2)} x L   (goal: <= 2.4 L and <= 3.2 L)`,
+      `    separate routes (outline, story, then the 6 pictures):`,
+      `      first picture ${fmt(rt.first, 0)} ms = ${fmt(rt.first / L, 2)} x L   all done   ${fmt(rt.total, 0)} ms = ${fmt(rt.total / L, 2)} x L`,
+      `    ratio: first picture agent / routes = ${fmt(ag.first / rt.first, 2)} x; whole agent / routes = ${fmt(ag.total / rt.total, 2)} x`,
+    ];
+  } finally {
+    await gw.stop();
+    await bedrock.close();
+  }
+}
+
 /** (d) Lambda bundles: size and module initialisation, lean beside the old shape. */
 async function sectionD(): Promise<string[]> {
   const rows: InitRow[] = await measureLambdaInit(INIT_RUNS);
@@ -356,7 +421,7 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..');
   mkdirSync(path.join(root, '.tmp'), { recursive: true });
   const lines = ['', `Story42 bench — ${new Date().toISOString()} — node ${process.version}, ${REQUESTS} requests, ${CONCURRENCY} concurrent`, ''];
-  if (['a', 'b', 'c', 'e'].some((x) => SECTIONS.has(x))) {
+  if (['a', 'b', 'c', 'e', 'f'].some((x) => SECTIONS.has(x))) {
     const dataDir = mkdtempSync(path.join(root, '.tmp', 'bench-'));
     const services = await startLocalServices({ dataDir, ports: { s3: await freePort(), dynamodb: await freePort(), cognito: await freePort() } });
     const stops: Array<() => Promise<void>> = [];
@@ -367,6 +432,7 @@ async function main(): Promise<void> {
       if (SECTIONS.has('b')) lines.push(...(await sectionB(services, auth)), '');
       if (SECTIONS.has('c')) lines.push(...(await sectionC(services, auth, stops)), '');
       if (SECTIONS.has('e')) lines.push(...(await sectionE(services, auth)), '');
+      if (SECTIONS.has('f')) lines.push(...(await sectionF(services, auth)), '');
     } finally {
       for (const s of stops.reverse()) await s();
       agent.destroy();

@@ -35,12 +35,13 @@ import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import type { ITerraformDependable } from 'cdktf';
-import type { EnvironmentConfig } from './environment';
+import { agentModelId, allowedModelIds, type EnvironmentConfig } from './environment';
 import { CORS_ALLOW_HEADERS, CORS_ALLOW_ORIGIN, corsMethods } from '../src/core/cors';
 import { LAMBDA_NAMES, ROUTES, routeNamed, type LambdaName, type Route } from '../src/core/routes';
 import { deletionProtection, type Foundation, type Names } from './foundation';
 import { dataAccess, type AccessTargets } from './access';
 import { assumeRolePolicy, policyJson } from './iam';
+import { loadConfig } from '../src/platform/config';
 
 /** Where API Gateway invokes a Lambda with InvokeWithResponseStream (STREAM transfer mode). */
 export function streamingInvokeUri(region: string, functionArn: string): string {
@@ -55,6 +56,25 @@ export function streamingInvokeUri(region: string, functionArn: string): string 
  * until the provider pin moves past the fix.
  */
 export const PROVIDER_MAX_INTEGRATION_TIMEOUT_MS = 300_000;
+
+/**
+ * The Bedrock image model the application uses: its default (STORY42_BEDROCK_IMAGE_MODEL is not
+ * set), read from the application's own configuration so the grant follows it.
+ */
+export function bedrockImageModel(): string {
+  return loadConfig({ STORY42_IMAGES_BUCKET: 'synth', STORY42_SESSIONS_TABLE: 'synth' }).bedrockImageModel;
+}
+
+/**
+ * How long the ALB waits for a deregistering agent task's in-flight requests (deploys, scale-in)
+ * before cutting them. Kept short so a rolling deploy settles well within `aws ecs wait
+ * services-stable` (10 minutes, scripts/rebuild_and_deploy.sh); an agent stream still open then
+ * is cut (its session stays in S3). Below the idle timeout's minimum (60 s), so a drained
+ * connection never outlives what the ALB would allow an idle one.
+ */
+export const AGENT_DEREGISTRATION_DELAY_SECONDS = 30;
+/** The target group's health check (GET /health): a check every 15 s, each answered within 5 s. */
+export const AGENT_HEALTH_CHECK = { interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 } as const;
 
 /** The resource path API Gateway builds, without the leading slash (`jobs/{job_id}`). */
 const resourcePath = (route: Route) => route.path.replace(/^\//, '');
@@ -79,10 +99,14 @@ export class Compute extends Construct {
       region,
       accountId,
       tableArn: f.table.arn,
+      searchCacheTableArn: f.searchCacheTable.arn,
       imagesBucketArn: f.imagesBucket.arn,
       imageKeySecretArn: f.imageKeySecret.arn,
       ttsKeySecretArn: f.ttsKeySecret.arn,
       speechProvider: cfg.speech.provider,
+      textModels: allowedModelIds(cfg),
+      agentModel: agentModelId(cfg),
+      imageModel: bedrockImageModel(),
     };
 
     // The application's configuration (src/platform/config.ts). AWS_REGION is Lambda's own
@@ -166,7 +190,10 @@ export class Compute extends Construct {
     // up to what the pinned provider accepts (PROVIDER_MAX_INTEGRATION_TIMEOUT_MS).
     const integrationTimeoutMs = (key: LambdaName) => Math.min(cfg.api.integration_timeout_ms, timeoutSeconds(key) * 1000, PROVIDER_MAX_INTEGRATION_TIMEOUT_MS);
     const deps: ITerraformDependable[] = [];
+    // The agent's own routes (no Lambda) are served by the ALB, not API Gateway.
     for (const route of routes) {
+      if (!route.lambda) continue;
+      const lambda = route.lambda;
       const path = resourcePath(route);
       const res = resourceFor(path);
       const id = `${route.method.toLowerCase()}-${idOf(path)}`;
@@ -184,9 +211,9 @@ export class Compute extends Construct {
         httpMethod: method.httpMethod,
         type: 'AWS_PROXY',
         integrationHttpMethod: 'POST',
-        uri: streamingInvokeUri(region, fns[route.lambda].arn),
+        uri: streamingInvokeUri(region, fns[lambda].arn),
         responseTransferMode: 'STREAM',
-        timeoutMilliseconds: integrationTimeoutMs(route.lambda),
+        timeoutMilliseconds: integrationTimeoutMs(lambda),
       });
       deps.push(method, integration);
     }
@@ -242,7 +269,7 @@ export class Compute extends Construct {
       // Redeploy when routes, CORS or the integration timeouts change.
       triggers: {
         redeployment: createHash('sha1')
-          .update(JSON.stringify({ routes: routes.map((r) => [r.method, r.path, r.lambda, r.access]), cors: [...resources.keys()].map(corsFor), gatewayCors, timeouts: LAMBDA_NAMES.map(integrationTimeoutMs), mode: 'STREAM' }))
+          .update(JSON.stringify({ routes: routes.filter((r) => r.lambda).map((r) => [r.method, r.path, r.lambda, r.access]), cors: [...resources.keys()].map(corsFor), gatewayCors, timeouts: LAMBDA_NAMES.map(integrationTimeoutMs), mode: 'STREAM' }))
           .digest('hex'),
       },
       lifecycle: { createBeforeDestroy: true },
@@ -320,7 +347,14 @@ export class Compute extends Construct {
       subnets: f.publicSubnets.map((s) => s.id),
       dropInvalidHeaderFields: true,
       enableDeletionProtection: deletionProtection(cfg),
-      idleTimeout: 300,
+      // A connection may carry no bytes for this long (agent.idle_timeout_seconds, 900 s by
+      // default). Agent streams (SSE) are never that quiet: the agent writes an SSE comment
+      // every 15 s (AGENT_SSE_KEEPALIVE_SECONDS) as a keep-alive, and the schema keeps this at
+      // 4 or more of them (60-4000 s). What it bounds is the JSON routes, silent until their
+      // answer (model calls and retries), and dead streams. The agent's own HTTP keep-alive
+      // timeout should exceed it, else the ALB may reuse a connection the task has just closed
+      // (a 502).
+      idleTimeout: cfg.agent.idle_timeout_seconds,
     });
     const targets = new LbTargetGroup(this, 'agent-targets', {
       name: names.of('tg'),
@@ -328,8 +362,8 @@ export class Compute extends Construct {
       protocol: 'HTTP',
       targetType: 'ip',
       vpcId: f.vpc.id,
-      healthCheck: { path: routeNamed('health').path, matcher: '200', interval: 15, healthyThreshold: 2, unhealthyThreshold: 3 },
-      deregistrationDelay: '30',
+      healthCheck: { path: routeNamed('health').path, matcher: '200', ...AGENT_HEALTH_CHECK },
+      deregistrationDelay: String(AGENT_DEREGISTRATION_DELAY_SECONDS),
     });
     const listeners: LbListener[] = [];
     if (this.httpsEnabled && cfg.domain) {
@@ -378,7 +412,18 @@ export class Compute extends Construct {
     const taskRole = new IamRole(this, 'agent-task-role', { name: names.of('agent-task'), assumeRolePolicy: assumeRolePolicy('ecs-tasks.amazonaws.com') });
     new IamRolePolicy(this, 'agent-task-policy', { role: taskRole.id, name: names.of('agent-task'), policy: policyJson(dataAccess('agent', access)) });
     const container = 'story-agent';
-    const env = { ...appEnv, AWS_REGION: region, PORT: String(cfg.ecs.container_port) };
+    // The agent's own model and its web search (src/platform/config.ts loadSearchConfig):
+    // DuckDuckGo over HTTPS (the tasks' egress), results cached in the search cache table.
+    const env = {
+      ...appEnv,
+      AWS_REGION: region,
+      PORT: String(cfg.ecs.container_port),
+      STORY42_AGENT_MODEL: agentModelId(cfg),
+      STORY42_SEARCH_PROVIDER: 'duckduckgo',
+      STORY42_SEARCH_CACHE_TABLE: f.searchCacheTable.name,
+      STORY42_SEARCH_CACHE_TTL_SECONDS: String(cfg.agent.search.cache_ttl_seconds),
+      STORY42_SEARCH_BUDGET_PER_MINUTE: String(cfg.agent.search.budget_per_minute),
+    };
     const task = new EcsTaskDefinition(this, 'agent-task', {
       family: names.of('story-agent'),
       requiresCompatibilities: ['FARGATE'],

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MODELS } from '../src/platform/config';
 
 /** The speech providers a deployed environment can run (`offline` is local only). */
 export const SPEECH_PROVIDERS = ['polly', 'external'] as const;
@@ -29,6 +30,29 @@ const FARGATE_MEMORY: Record<number, { min: number; max: number; step: number }>
 export const MAX_PREFIX_LENGTH = 28;
 
 const positive = (max: number) => z.number().int().min(1).max(max);
+
+/**
+ * How often the agent writes an SSE comment on an open stream (a keep-alive). The ALB idle
+ * timeout must leave room for several of them (see `agent.idle_timeout_seconds`).
+ */
+export const AGENT_SSE_KEEPALIVE_SECONDS = 15;
+/** The ALB accepts idle timeouts of 1-4000 seconds; below 4 keep-alives a stream would be at risk. */
+const AGENT_IDLE_TIMEOUT = { min: 4 * AGENT_SSE_KEEPALIVE_SECONDS, max: 4000, fallback: 900 } as const;
+/** The agent's web search settings: the application's ranges and defaults (`loadSearchConfig`). */
+const SEARCH_CACHE_TTL = { min: 60, max: 30 * 86400, fallback: 86400 } as const;
+const SEARCH_BUDGET = { min: 2, max: 10_000, fallback: 30 } as const;
+
+/** `bedrock/` is the application's provider prefix; the grants and the agent take the bare Bedrock id. */
+export const bareModelId = (id: string): string => id.replace(/^bedrock\//, '');
+/**
+ * A Bedrock model id (`amazon.nova-canvas-v1:0`) or a system-defined cross-region inference
+ * profile id (`us.amazon.nova-pro-v1:0`), with or without `bedrock/`. Not an ARN: the IAM grants
+ * are built from the id (terraform/access.ts).
+ */
+const modelId = z
+  .string()
+  .regex(/^[A-Za-z0-9/._:-]{3,200}$/, { error: 'must be a Bedrock model id' })
+  .refine((v) => !bareModelId(v).startsWith('arn:'), { error: 'must be a Bedrock model id or inference profile id, not an ARN (the IAM grants are built from the id)' });
 const hostname = z.string().regex(/^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { error: 'must be a lowercase DNS name such as stories.example.com' });
 
 export const environmentSchema = z
@@ -48,7 +72,7 @@ export const environmentSchema = z
       .strict()
       .default({ text: 'bedrock', image: 'bedrock' }),
     /** STORY42_ALLOWED_MODELS (Bedrock model ids, with or without the `bedrock/` prefix); the application's default list when absent. */
-    allowed_models: z.array(z.string().regex(/^[A-Za-z0-9/._:-]{3,200}$/, { error: 'must be a Bedrock model id' })).min(1).optional(),
+    allowed_models: z.array(modelId).min(1).optional(),
     /** STORY42_IMAGE_CONCURRENCY: images generated at once per request. */
     image_concurrency: z.number().int().min(1).max(32).default(6),
     /**
@@ -78,6 +102,28 @@ export const environmentSchema = z
       })
       .strict()
       .default({ provider: 'polly' }),
+    /**
+     * The story agent (ECS): its own model (STORY42_AGENT_MODEL; one of the allowed models, the
+     * first by default), its web search (DuckDuckGo, cached in the search cache table) and the
+     * ALB idle timeout its streams live with.
+     */
+    agent: z
+      .object({
+        model: modelId.optional(),
+        search: z
+          .object({
+            /** STORY42_SEARCH_CACHE_TTL_SECONDS: how long a cached result set is served. */
+            cache_ttl_seconds: z.number().int().min(SEARCH_CACHE_TTL.min).max(SEARCH_CACHE_TTL.max).default(SEARCH_CACHE_TTL.fallback),
+            /** STORY42_SEARCH_BUDGET_PER_MINUTE: DuckDuckGo requests per minute per task. */
+            budget_per_minute: z.number().int().min(SEARCH_BUDGET.min).max(SEARCH_BUDGET.max).default(SEARCH_BUDGET.fallback),
+          })
+          .strict()
+          .default({ cache_ttl_seconds: SEARCH_CACHE_TTL.fallback, budget_per_minute: SEARCH_BUDGET.fallback }),
+        /** The ALB's idle timeout (seconds): how long a connection may carry no bytes either way. */
+        idle_timeout_seconds: z.number().int().min(AGENT_IDLE_TIMEOUT.min).max(AGENT_IDLE_TIMEOUT.max).default(AGENT_IDLE_TIMEOUT.fallback),
+      })
+      .strict()
+      .default({ search: { cache_ttl_seconds: SEARCH_CACHE_TTL.fallback, budget_per_minute: SEARCH_BUDGET.fallback }, idle_timeout_seconds: AGENT_IDLE_TIMEOUT.fallback }),
     lambda: z
       .object({
         memory_mb: z.number().int().min(128).max(10240),
@@ -131,7 +177,7 @@ export const environmentSchema = z
       .int()
       .refine((n) => LOG_RETENTION_DAYS.includes(n), { error: `must be one of CloudWatch's values: ${LOG_RETENTION_DAYS.join(', ')}` }),
     alarm_email: z.email().optional(),
-    /** Deletion protection on the sessions table, the user pool and the ALB (default: on for prod only). */
+    /** Deletion protection on the tables (sessions, search cache), the user pool and the ALB (default: on for prod only). */
     deletion_protection: z.boolean().optional(),
     /** Let `terraform destroy` delete non-empty buckets (all versions) and ECR repositories with images. */
     force_destroy: z.boolean().default(false),
@@ -160,9 +206,23 @@ export const environmentSchema = z
     if (cfg.domain?.certificate_arn && !cfg.domain.certificate_arn.startsWith(`arn:aws:acm:${cfg.region}:`)) {
       ctx.addIssue({ code: 'custom', path: ['domain', 'certificate_arn'], message: `the ALB's certificate must be in ${cfg.region}` });
     }
+    const allowed = allowedModelIds(cfg);
+    if (cfg.agent.model !== undefined && !allowed.includes(bareModelId(cfg.agent.model))) {
+      ctx.addIssue({ code: 'custom', path: ['agent', 'model'], message: `must be one of the allowed models: ${allowed.join(', ')} (got "${cfg.agent.model}")` });
+    }
   });
 
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
+
+/** The text models the story routes may use (STORY42_ALLOWED_MODELS, else the application's list), as bare Bedrock ids. */
+export function allowedModelIds(cfg: Pick<EnvironmentConfig, 'allowed_models'>): string[] {
+  return [...new Set((cfg.allowed_models ?? DEFAULT_MODELS).map(bareModelId))];
+}
+
+/** The agent's own model (STORY42_AGENT_MODEL), a bare Bedrock id: `agent.model`, else the first allowed model. */
+export function agentModelId(cfg: Pick<EnvironmentConfig, 'allowed_models' | 'agent'>): string {
+  return cfg.agent.model !== undefined ? bareModelId(cfg.agent.model) : (allowedModelIds(cfg)[0] as string);
+}
 
 export class EnvironmentError extends Error {
   constructor(message: string) {

@@ -38,6 +38,7 @@ import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { Fn } from 'cdktf';
 import { LAMBDA_NAMES } from '../src/core/routes';
 import { SESSIONS_SCHEMA } from '../src/aws/sessions-schema';
+import { SEARCH_CACHE_SCHEMA } from '../src/aws/search-cache';
 import type { EnvironmentConfig } from './environment';
 import { policyJson, type Statement } from './iam';
 
@@ -58,7 +59,7 @@ export interface Names {
   of(thing: string): string;
 }
 
-/** Deletion protection on the table, the user pool and the ALB: the file's setting, on for prod by default. */
+/** Deletion protection on the tables, the user pool and the ALB: the file's setting, on for prod by default. */
 export function deletionProtection(cfg: EnvironmentConfig): boolean {
   return cfg.deletion_protection ?? cfg.environment === 'prod';
 }
@@ -125,6 +126,8 @@ export class Foundation extends Construct {
   readonly promptsBucket: S3Bucket;
   readonly siteBucket: S3Bucket;
   readonly table: DynamodbTable;
+  /** The story agent's web search cache (one item per normalised query, expiring by TTL). */
+  readonly searchCacheTable: DynamodbTable;
   readonly userPool: CognitoUserPool;
   readonly userPoolClient: CognitoUserPoolClient;
   readonly userPoolDomain: CognitoUserPoolDomain;
@@ -239,6 +242,18 @@ export class Foundation extends Construct {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
       ttl: { attributeName: SESSIONS_SCHEMA.ttlAttribute, enabled: true },
+      deletionProtectionEnabled: deletionProtection(cfg),
+    });
+    // The search cache's layout is the application's (src/aws/search-cache.ts): partition key
+    // `query`, TTL on `expires_at` (the cache also ignores expired items DynamoDB has yet to delete).
+    this.searchCacheTable = new DynamodbTable(this, 'search-cache', {
+      name: names.of('search-cache'),
+      billingMode: 'PAY_PER_REQUEST',
+      hashKey: SEARCH_CACHE_SCHEMA.hashKey,
+      attribute: SEARCH_CACHE_SCHEMA.attributes.map((a) => ({ ...a })),
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      ttl: { attributeName: SEARCH_CACHE_SCHEMA.ttlAttribute, enabled: true },
       deletionProtectionEnabled: deletionProtection(cfg),
     });
 

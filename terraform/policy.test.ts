@@ -3,8 +3,10 @@
  * environment and both phases (test names: "<rule> › <stack> phase <n>"), and over each
  * phase-2 stack with the other speech provider ("… phase 2 (speech <provider>)").
  */
-import { SPEECH_PROVIDERS, type SpeechProvider } from './environment';
+import { bedrockImageModel } from './compute';
+import { agentModelId, allowedModelIds, SPEECH_PROVIDERS, type SpeechProvider } from './environment';
 import { ACTIONS_REQUIRING_STAR_RESOURCE, MANAGED_POLICY_ALLOWLIST, type Statement } from './iam';
+import { allows, type Request } from './policy-eval';
 import { ref, resourcesOf, synthAll, targets, variant, type ResourceJson, type Synthesized } from './synth-support';
 
 /** Narration's grants depend on the speech provider: every phase-2 stack with the other one too. */
@@ -118,6 +120,24 @@ describe('CloudFront: HTTPS to viewers, origin access control to the site bucket
   });
 });
 
+describe('DynamoDB: the search cache table has the application\'s key, TTL on expires_at, PITR, SSE and the configured deletion protection', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    const [, t] = one(s, 'aws_dynamodb_table', (x) => String(x.name).endsWith('-search-cache'));
+    expect(t).toEqual(expect.objectContaining({
+      name: `${s.name}-search-cache`,
+      billing_mode: 'PAY_PER_REQUEST',
+      hash_key: 'query',
+      attribute: [{ name: 'query', type: 'S' }],
+      ttl: { attribute_name: 'expires_at', enabled: true },
+      point_in_time_recovery: { enabled: true },
+      server_side_encryption: { enabled: true },
+      deletion_protection_enabled: s.cfg.deletion_protection ?? s.cfg.environment === 'prod',
+    }));
+    expect(t.range_key).toBeUndefined();
+  });
+});
+
 describe('DynamoDB: every table has point-in-time recovery and SSE', () => {
   it.each(ALL)('$label', ({ label }) => {
     const tables = resourcesOf(stack(label), 'aws_dynamodb_table');
@@ -170,6 +190,16 @@ describe('IAM: no statement allows a wildcard action', () => {
   });
 });
 
+describe('IAM: statement ids are unique within each policy document (IAM rejects duplicates)', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    for (const { where, statements } of policyDocuments(stack(label))) {
+      const sids = statements.flatMap((st) => (st.Sid === undefined ? [] : [st.Sid]));
+      expect([where, sids.filter((sid, i) => sids.indexOf(sid) !== i)]).toEqual([where, []]);
+      for (const sid of sids) expect([where, sid]).toEqual([where, expect.stringMatching(/^[A-Za-z0-9]+$/)]);
+    }
+  });
+});
+
 describe(`IAM: no "*" resource, except for the actions AWS requires it for (${Object.keys(ACTIONS_REQUIRING_STAR_RESOURCE).join(', ')})`, () => {
   it.each(ALL)('$label', ({ label }) => {
     for (const { where, statements } of policyDocuments(stack(label))) {
@@ -200,31 +230,63 @@ const SPEECH: Record<SpeechProvider, string[]> = { polly: ['polly:SynthesizeSpee
 const CONTRACT = (speech: SpeechProvider): Record<LambdaWorkload, string[]> => ({
   // The story routes only write tracking rows and the job-owner claim (conditional puts).
   'text-regen': ['dynamodb:PutItem', 'bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', ...LOGS],
-  // Images and narration audio (users/<sub>/jobs/<job_id>/audio/) are the same users/* objects.
+  // Images and narration audio (users/<sub>/jobs/<job_id>/audio/) are the same users/*/jobs/* objects.
   'image-regen': ['s3:GetObject', 's3:PutObject', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'bedrock:InvokeModel', ...SPEECH[speech], ...LOGS],
-  // Lists, reads (narration.json, presigned audio) and deletes everything under users/*.
+  // Lists, reads (narration.json, presigned audio) and deletes a job's objects under users/*/jobs/*.
   'data-ops': ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 's3:ListBucket', 's3:GetObject', 's3:DeleteObject', ...LOGS],
 });
+/**
+ * The agent beyond the story routes: session owners read and deleted, a session's records
+ * queried and batch-deleted (sessions table); the search cache read and written; session files
+ * deleted and listed (media bucket).
+ */
+const AGENT_EXTRA = ['dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 's3:DeleteObject', 's3:ListBucket'];
 const WORKLOAD_OF: Record<string, LambdaWorkload> = { 'story-text-regen': 'text-regen', 'story-image-regen': 'image-regen', 'data-ops': 'data-ops' };
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
 const secretArn = (s: Synthesized, suffix: string) => ref('aws_secretsmanager_secret', one(s, 'aws_secretsmanager_secret', (x) => String(x.name).endsWith(suffix))[0], 'arn');
 
-/** Where each action may point, given the stack's table, images bucket and the two key secrets. */
-function resourceRules(s: Synthesized): Array<[RegExp, (r: string) => boolean]> {
-  const [table] = one(s, 'aws_dynamodb_table');
+const ACCOUNT = '${data.aws_caller_identity.account.account_id}';
+/** The suite's own copy of the geographies our environments' inference profiles use, and where they route. */
+const PROFILE_REGIONS: Record<string, string> = { us: 'us-*', eu: 'eu-*', apac: 'ap-*' };
+/** The Bedrock ARNs a model id may be granted as: the in-region model, or the profile and its geography's model. */
+function modelArns(region: string, id: string): { direct: string; routed?: string } {
+  const m = /^(us|eu|apac)\.(.+)$/.exec(id);
+  if (!m) return { direct: `arn:aws:bedrock:${region}::foundation-model/${id}` };
+  return { direct: `arn:aws:bedrock:${region}:${ACCOUNT}:inference-profile/${id}`, routed: `arn:aws:bedrock:${PROFILE_REGIONS[m[1] as string]}::foundation-model/${m[2]}` };
+}
+
+/** The stack's tables, media bucket and secrets, as the JSON refers to them. */
+function stackTargets(s: Synthesized) {
+  const [table] = one(s, 'aws_dynamodb_table', (t) => String(t.name).endsWith('-story-sessions'));
+  const [searchTable] = one(s, 'aws_dynamodb_table', (t) => String(t.name).endsWith('-search-cache'));
   const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-story-images'));
+  const [prompts] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-prompts'));
+  return {
+    tableArn: ref('aws_dynamodb_table', table, 'arn'),
+    searchTableArn: ref('aws_dynamodb_table', searchTable, 'arn'),
+    bucketArn: ref('aws_s3_bucket', bucket, 'arn'),
+    promptsArn: ref('aws_s3_bucket', prompts, 'arn'),
+  };
+}
+
+/** Where each action may point, given the stack's tables, images bucket, models and the two key secrets. */
+function resourceRules(s: Synthesized): Array<[RegExp, (r: string) => boolean]> {
+  const { tableArn, searchTableArn, bucketArn } = stackTargets(s);
   const secrets = [secretArn(s, '/google-api-key'), secretArn(s, '/tts-api-key')];
-  const tableArn = ref('aws_dynamodb_table', table, 'arn');
-  const bucketArn = ref('aws_s3_bucket', bucket, 'arn');
+  const models = [...allowedModelIds(s.cfg), agentModelId(s.cfg), bedrockImageModel()].map((id) => modelArns(s.cfg.region, id));
+  const bedrockArns = new Set(models.flatMap((m) => [m.direct, ...(m.routed ? [m.routed] : [])]));
   return [
-    [/^dynamodb:/, (r) => r === tableArn || r === `${tableArn}/index/*`],
-    [/^s3:(Get|Put|Delete)Object$/, (r) => r === `${bucketArn}/users/*`],
+    // Which workload may use the search cache: the agent and Lambda tests below.
+    [/^dynamodb:/, (r) => r === tableArn || r === `${tableArn}/index/*` || r === searchTableArn],
+    // Jobs' media, or (the agent only: tests below) sessions.
+    [/^s3:(Get|Put|Delete)Object$/, (r) => r === `${bucketArn}/users/*/jobs/*` || r === `${bucketArn}/users/*/sessions/*`],
     [/^s3:ListBucket$/, (r) => r === bucketArn],
     // Which workload may read which secret: the narration test below.
     [/^secretsmanager:GetSecretValue$/, (r) => secrets.includes(r)],
     // No resource-level permissions (ACTIONS_REQUIRING_STAR_RESOURCE); the condition is checked below.
     [/^polly:SynthesizeSpeech$/, (r) => r === '*'],
-    [/^bedrock:/, (r) => new RegExp(`^arn:aws:bedrock:(${s.cfg.region}|\\*)::foundation-model/\\*$`).test(r) || new RegExp(`^arn:aws:bedrock:${s.cfg.region}:\\$\\{data\\.aws_caller_identity\\.account\\.account_id\\}:inference-profile/\\*$`).test(r)],
+    // Named models only: the allowed text models, the agent's, the image model.
+    [/^bedrock:/, (r) => bedrockArns.has(r)],
   ];
 }
 
@@ -240,11 +302,15 @@ function checkResources(s: Synthesized, who: string, statements: Statement[], ow
         const rule = rules.find(([re]) => re.test(action));
         if (rule) expect([who, action, resource, rule[1](resource)]).toEqual([who, action, resource, true]);
       }
-      // Models in other regions only through this region's inference profiles.
-      if (action.startsWith('bedrock:') && list(st.Resource).some((r) => r.startsWith('arn:aws:bedrock:*:'))) {
-        expect([who, st.Condition]).toEqual([who, { StringLike: { 'bedrock:InferenceProfileArn': expect.stringContaining(`arn:aws:bedrock:${s.cfg.region}:`) } }]);
+      // Models in other regions only through the one inference profile (of this account and region) that routes there.
+      if (action.startsWith('bedrock:') && list(st.Resource).some((r) => !r.startsWith(`arn:aws:bedrock:${s.cfg.region}:`))) {
+        const routed = list(st.Resource);
+        expect([who, routed.length]).toEqual([who, 1]);
+        const model = String(routed[0]).split('foundation-model/')[1];
+        expect([who, st.Condition]).toEqual([who, { StringEquals: { 'bedrock:InferenceProfileArn': expect.stringMatching(new RegExp(`^arn:aws:bedrock:${s.cfg.region}:\\$\\{[^}]+\\}:inference-profile/[a-z]+\\.${String(model).replace(/[.:]/g, '\\$&')}$`)) } }]);
       }
-      if (action === 's3:ListBucket') expect([who, st.Condition]).toEqual([who, { StringLike: { 's3:prefix': 'users/*' } }]);
+      // Listing only under jobs' or sessions' prefixes (which workload gets which: tests below).
+      if (action === 's3:ListBucket') expect([who, st.Condition]).toEqual([who, { StringLike: { 's3:prefix': expect.stringMatching(/^users\/\*\/(jobs|sessions)\/\*$/) } }]);
       if (action.startsWith('polly:')) expect([who, action, st.Condition]).toEqual([who, action, { StringEquals: { 'aws:RequestedRegion': s.cfg.region } }]);
     }
   }
@@ -266,13 +332,13 @@ describe('IAM: each Lambda has its own role with exactly the agreed actions, on 
   });
 });
 
-describe('IAM: the ECS task role has text-regen + image-regen access; the execution role pulls its own repository and writes its own logs', () => {
+describe('IAM: the ECS task role has text-regen + image-regen access plus the agent\'s own; the execution role pulls its own repository and writes its own logs', () => {
   it.each(PHASE2)('$label', ({ label }) => {
     const s = stack(label);
     const [, task] = one(s, 'aws_ecs_task_definition');
     const taskStatements = roleStatements(s, task.task_role_arn);
     const dataActions = (w: LambdaWorkload) => CONTRACT(s.cfg.speech.provider)[w].filter((a) => !a.startsWith('logs:'));
-    expect(sorted(taskStatements.flatMap((st) => list(st.Action)))).toEqual(sorted([...dataActions('text-regen'), ...dataActions('image-regen')]));
+    expect(sorted(taskStatements.flatMap((st) => list(st.Action)))).toEqual(sorted([...dataActions('text-regen'), ...dataActions('image-regen'), ...AGENT_EXTRA]));
     checkResources(s, 'agent task', taskStatements);
 
     const execStatements = roleStatements(s, task.execution_role_arn);
@@ -285,6 +351,140 @@ describe('IAM: the ECS task role has text-regen + image-regen access; the execut
         expect([action, list(st.Resource)]).toEqual([action, expected]);
       }
     }
+  });
+});
+
+/** Each workload's data statements (its role's inline policies), by workload. */
+function workloadStatements(s: Synthesized): Record<LambdaWorkload | 'agent', Statement[]> {
+  const out = {} as Record<LambdaWorkload | 'agent', Statement[]>;
+  for (const [, f] of resourcesOf(s, 'aws_lambda_function')) {
+    out[WORKLOAD_OF[String(f.function_name).slice(s.name.length + 1)] as LambdaWorkload] = roleStatements(s, f.role);
+  }
+  out.agent = roleStatements(s, one(s, 'aws_ecs_task_definition')[1].task_role_arn);
+  expect(Object.keys(out).sort()).toEqual(['agent', 'data-ops', 'image-regen', 'text-regen']);
+  return out;
+}
+
+const SESSION = '20260101t000000-abcd1234';
+/** Every file the agent's session store reads, writes or deletes (src/aws/s3-agent-sessions.ts). */
+const SESSION_KEYS = ['metadata.json', 'conversation.json', 'artifacts/notes/outline.md', 'logs/0001767225600000-000001ab12.json'].map((f) => `users/u-1/sessions/${SESSION}/${f}`);
+/** The prefixes it lists: a user's sessions (with "/" as delimiter), one session, its artifacts. */
+const SESSION_LIST_PREFIXES = ['users/u-1/sessions/', `users/u-1/sessions/${SESSION}/`, `users/u-1/sessions/${SESSION}/artifacts/`];
+const JOB_KEYS = ['users/u-1/jobs/job-1/segment_1.png', 'users/u-1/jobs/job-1/audio/section_1.mp3', 'users/u-1/jobs/job-1/audio/narration.json'];
+const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
+const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'];
+const INVOKE = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
+/** Models no role may call: not allowed, not the agent's, not the image model. */
+const OTHER_MODELS = ['amazon.titan-text-express-v1', 'us.anthropic.claude-3-7-sonnet-20250219-v1:0', 'anthropic.claude-3-haiku-20240307-v1:0', 'us.meta.llama3-3-70b-instruct-v1:0'];
+
+/** "<who> may <action> <resource> [context]" for every request, compared as one list so a failure names them all. */
+function expectAccess(who: string, statements: Statement[], requests: Request[], allowed: boolean): void {
+  const show = (r: Request) => `${who} ${r.action} ${r.resource}${r.context ? ` ${JSON.stringify(r.context)}` : ''}`;
+  expect(requests.map((r) => [show(r), allows(statements, r)])).toEqual(requests.map((r) => [show(r), allowed]));
+}
+
+/** How a model is called: the profile in this region, and the model wherever the profile routes (with the profile in the context); or the model here. */
+function modelCalls(region: string, id: string, actions = INVOKE): Request[] {
+  const m = /^(us|eu|apac|global)\.(.+)$/.exec(id);
+  if (!m) return actions.map((action) => ({ action, resource: `arn:aws:bedrock:${region}::foundation-model/${id}` }));
+  const profile = `arn:aws:bedrock:${region}:${ACCOUNT}:inference-profile/${id}`;
+  const routedTo = m[1] === 'us' ? ['us-east-1', 'us-east-2', 'us-west-2'] : [region];
+  return actions.flatMap((action) => [
+    { action, resource: profile },
+    ...routedTo.map((r) => ({ action, resource: `arn:aws:bedrock:${r}::foundation-model/${m[2]}`, context: { 'bedrock:InferenceProfileArn': profile } })),
+  ]);
+}
+
+describe('IAM: the agent reaches its sessions (users/*/sessions/*), the search cache and its model — and nothing it did not have besides', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const { tableArn, searchTableArn, bucketArn, promptsArn } = stackTargets(s);
+    const agent = workloadStatements(s).agent;
+    const region = s.cfg.region;
+
+    // Sessions: read, write, delete every file; list under every prefix the store lists.
+    expectAccess('agent', agent, SESSION_KEYS.flatMap((key) => OBJECT_ACTIONS.map((action) => ({ action, resource: `${bucketArn}/${key}` }))), true);
+    expectAccess('agent', agent, SESSION_LIST_PREFIXES.map((prefix) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': prefix } })), true);
+    // ... and S3 answers a missing session file 404, not 403: ListBucket holds with the key as prefix.
+    expectAccess('agent', agent, SESSION_KEYS.map((key) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': key } })), true);
+    // Jobs' media: read and written by the story routes, as before; never deleted or listed.
+    expectAccess('agent', agent, JOB_KEYS.flatMap((key) => ['s3:GetObject', 's3:PutObject'].map((action) => ({ action, resource: `${bucketArn}/${key}` }))), true);
+    expectAccess('agent', agent, JOB_KEYS.map((key) => ({ action: 's3:DeleteObject', resource: `${bucketArn}/${key}` })), false);
+    // Nothing outside users/<sub>/jobs|sessions/, no other bucket, no listing beyond sessions.
+    const elsewhere = ['users/u-1/profile.json', 'users/u-1/other/x.json', 'shared/x.json', 'x.json', `sessions/${SESSION}/metadata.json`];
+    expectAccess('agent', agent, elsewhere.flatMap((key) => OBJECT_ACTIONS.map((action) => ({ action, resource: `${bucketArn}/${key}` }))), false);
+    expectAccess('agent', agent, [...SESSION_KEYS, 'prompts/story.txt'].flatMap((key) => OBJECT_ACTIONS.map((action) => ({ action, resource: `${promptsArn}/${key}` }))), false);
+    expectAccess('agent', agent, [
+      ...['users/u-1/jobs/', 'users/u-1/jobs/job-1/', 'users/', 'users/u-1/', ''].map((prefix) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': prefix } })),
+      { action: 's3:ListBucket', resource: bucketArn },
+      { action: 's3:ListBucket', resource: promptsArn, context: { 's3:prefix': 'users/u-1/sessions/' } },
+    ], false);
+
+    // The search cache: GetItem and PutItem (src/aws/search-cache.ts), nothing else.
+    expectAccess('agent', agent, ['dynamodb:GetItem', 'dynamodb:PutItem'].map((action) => ({ action, resource: searchTableArn })), true);
+    expectAccess('agent', agent, TABLE_ACTIONS.filter((a) => !['dynamodb:GetItem', 'dynamodb:PutItem'].includes(a)).map((action) => ({ action, resource: searchTableArn })), false);
+    expectAccess('agent', agent, TABLE_ACTIONS.map((action) => ({ action, resource: `${searchTableArn}/index/any` })), false);
+    // The sessions table: claims (puts), a session's owner item read and deleted, its records queried and batch-deleted...
+    expectAccess('agent', agent, [
+      { action: 'dynamodb:PutItem', resource: tableArn },
+      ...['dynamodb:GetItem', 'dynamodb:DeleteItem'].map((action) => ({ action, resource: tableArn, context: { 'dynamodb:LeadingKeys': [`#job#agent-session:${SESSION}`] } })),
+      ...['dynamodb:Query', 'dynamodb:BatchWriteItem'].map((action) => ({ action, resource: tableArn, context: { 'dynamodb:LeadingKeys': ['u-1'] } })),
+    ], true);
+    // ... but not the story jobs' owner items, no updates, scans or indexes.
+    expectAccess('agent', agent, [
+      ...['dynamodb:GetItem', 'dynamodb:DeleteItem'].map((action) => ({ action, resource: tableArn, context: { 'dynamodb:LeadingKeys': ['#job#job-1'] } })),
+      ...['dynamodb:UpdateItem', 'dynamodb:Scan', 'dynamodb:BatchGetItem'].map((action) => ({ action, resource: tableArn })),
+      ...TABLE_ACTIONS.map((action) => ({ action, resource: `${tableArn}/index/TimestampIndex` })),
+    ], false);
+    // No other table.
+    const other = `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${s.name}-other`;
+    expectAccess('agent', agent, TABLE_ACTIONS.map((action) => ({ action, resource: other })), false);
+
+    // Its own model (and the story routes' allowed models), streamed or not; no other model.
+    expectAccess('agent', agent, modelCalls(region, agentModelId(s.cfg)), true);
+    expectAccess('agent', agent, allowedModelIds(s.cfg).flatMap((id) => modelCalls(region, id)), true);
+    expectAccess('agent', agent, OTHER_MODELS.flatMap((id) => modelCalls(region, id)), false);
+    // A profile's model only through that profile (not called directly elsewhere, not through another profile).
+    const routed = /^us\.(.+)$/.exec(agentModelId(s.cfg))?.[1];
+    if (routed) {
+      expectAccess('agent', agent, [
+        ...INVOKE.map((action) => ({ action, resource: `arn:aws:bedrock:us-east-2::foundation-model/${routed}` })),
+        ...INVOKE.map((action) => ({ action, resource: `arn:aws:bedrock:us-east-2::foundation-model/${routed}`, context: { 'bedrock:InferenceProfileArn': `arn:aws:bedrock:${region}:${ACCOUNT}:inference-profile/us.anthropic.claude-3-7-sonnet-20250219-v1:0` } })),
+        ...INVOKE.map((action) => ({ action, resource: `arn:aws:bedrock:eu-west-1::foundation-model/${routed}`, context: { 'bedrock:InferenceProfileArn': `arn:aws:bedrock:${region}:${ACCOUNT}:inference-profile/${agentModelId(s.cfg)}` } })),
+        ...INVOKE.map((action) => ({ action, resource: `arn:aws:bedrock:${region}:999999999999:inference-profile/${agentModelId(s.cfg)}` })),
+      ], false);
+    }
+  });
+});
+
+describe('IAM: the Lambdas cannot reach the agent\'s sessions or the search cache; each reaches only its own prefix and models', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const { tableArn, searchTableArn, bucketArn } = stackTargets(s);
+    const roles = workloadStatements(s);
+    const region = s.cfg.region;
+    for (const workload of ['text-regen', 'image-regen', 'data-ops'] as const) {
+      const statements = roles[workload];
+      expectAccess(workload, statements, SESSION_KEYS.flatMap((key) => OBJECT_ACTIONS.map((action) => ({ action, resource: `${bucketArn}/${key}` }))), false);
+      expectAccess(workload, statements, [...SESSION_LIST_PREFIXES, ...SESSION_KEYS].map((prefix) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': prefix } })), false);
+      expectAccess(workload, statements, TABLE_ACTIONS.map((action) => ({ action, resource: searchTableArn })), false);
+      expect([workload, JSON.stringify(statements).includes(searchTableArn)]).toEqual([workload, false]);
+      expectAccess(workload, statements, OTHER_MODELS.flatMap((id) => modelCalls(region, id)), false);
+    }
+    // What each still does: text models (text-regen), job media and the image model (image-regen), jobs' listing and deletes (data-ops).
+    expectAccess('text-regen', roles['text-regen'], allowedModelIds(s.cfg).flatMap((id) => modelCalls(region, id)), true);
+    expectAccess('text-regen', roles['text-regen'], [{ action: 'dynamodb:PutItem', resource: tableArn }], true);
+    expectAccess('image-regen', roles['image-regen'], [...JOB_KEYS.flatMap((key) => ['s3:GetObject', 's3:PutObject'].map((action) => ({ action, resource: `${bucketArn}/${key}` }))), ...modelCalls(region, bedrockImageModel(), ['bedrock:InvokeModel'])], true);
+    // The image Lambda calls the image model only (no text model, no streaming).
+    expectAccess('image-regen', roles['image-regen'], [...allowedModelIds(s.cfg).flatMap((id) => modelCalls(region, id)), ...modelCalls(region, bedrockImageModel(), ['bedrock:InvokeModelWithResponseStream'])], false);
+    expectAccess('data-ops', roles['data-ops'], [
+      ...JOB_KEYS.flatMap((key) => ['s3:GetObject', 's3:DeleteObject'].map((action) => ({ action, resource: `${bucketArn}/${key}` }))),
+      ...['users/u-1/jobs/job-1/', 'users/u-1/jobs/job-1/audio/'].map((prefix) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': prefix } })),
+    ], true);
+    expectAccess('data-ops', roles['data-ops'], [
+      ...['users/u-1/', 'users/', 'users/u-1/profile/'].map((prefix) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': prefix } })),
+      ...['users/u-1/profile.json', 'users/u-1/other/x.json'].map((key) => ({ action: 's3:DeleteObject', resource: `${bucketArn}/${key}` })),
+    ], false);
   });
 });
 

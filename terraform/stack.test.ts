@@ -27,8 +27,8 @@ import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
-import { EnvironmentError, MAX_PREFIX_LENGTH, overridesFromEnv, parseEnvironment } from './environment';
-import { PROVIDER_MAX_INTEGRATION_TIMEOUT_MS, streamingInvokeUri } from './compute';
+import { agentModelId, EnvironmentError, MAX_PREFIX_LENGTH, overridesFromEnv, parseEnvironment } from './environment';
+import { AGENT_DEREGISTRATION_DELAY_SECONDS, PROVIDER_MAX_INTEGRATION_TIMEOUT_MS, streamingInvokeUri } from './compute';
 import { LOCAL_STATE_DIR, NOT_DEPLOYED } from './stack';
 import { countResources, ref, resourcesOf, ROOT, synthAll, synthesize, targets, variant, type Synthesized } from './synth-support';
 
@@ -50,7 +50,7 @@ const COMPUTE_OUTPUTS = ['api_endpoint', ...STORY_ROUTE_OUTPUTS, 'lambda_functio
 const FOUNDATION_OUTPUTS = [
   'cognito_user_pool_id', 'cognito_user_pool_client_id', 'cognito_user_pool_domain', 'admin_username',
   'lambda_ecr_repository_url', 'story_image_lambda_ecr_repository_url', 'data_ops_ecr_repository_url', 'ecs_ecr_repository_url',
-  'story_images_bucket_name', 's3_bucket_name', 'dynamodb_table_name', 'dynamodb_table_arn', 'google_api_key_secret_name', 'tts_api_key_secret_name',
+  'story_images_bucket_name', 's3_bucket_name', 'dynamodb_table_name', 'dynamodb_table_arn', 'search_cache_table_name', 'search_cache_table_arn', 'google_api_key_secret_name', 'tts_api_key_secret_name',
   'cloudfront_distribution_id', 'cloudfront_domain_name', 'website_url', 'region',
 ];
 
@@ -91,8 +91,13 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
     for (const [type, field] of named) {
       for (const [name, r] of resourcesOf(s, type)) expect([type, name, String(r[field])]).toEqual([type, name, expect.stringMatching(new RegExp(`^${prefix}[-/]`))]);
     }
-    expect(s.json.output?.dynamodb_table_name?.value).toBe(ref('aws_dynamodb_table', resourcesOf(s, 'aws_dynamodb_table')[0]?.[0] ?? '?', 'name'));
-    expect(resourcesOf(s, 'aws_dynamodb_table')[0]?.[1].name).toBe(`${prefix}-story-sessions`);
+    expect(resourcesOf(s, 'aws_dynamodb_table').map(([, t]) => t.name).sort()).toEqual([`${prefix}-search-cache`, `${prefix}-story-sessions`]);
+    const [sessions = '?'] = resourcesOf(s, 'aws_dynamodb_table').find(([, t]) => t.name === `${prefix}-story-sessions`) ?? [];
+    expect(s.json.output?.dynamodb_table_name?.value).toBe(ref('aws_dynamodb_table', sessions, 'name'));
+    expect(s.json.output?.dynamodb_table_arn?.value).toBe(ref('aws_dynamodb_table', sessions, 'arn'));
+    const [searchCache = '?'] = resourcesOf(s, 'aws_dynamodb_table').find(([, t]) => t.name === `${prefix}-search-cache`) ?? [];
+    expect(s.json.output?.search_cache_table_name?.value).toBe(ref('aws_dynamodb_table', searchCache, 'name'));
+    expect(s.json.output?.search_cache_table_arn?.value).toBe(ref('aws_dynamodb_table', searchCache, 'arn'));
     expect(resourcesOf(s, 'aws_s3_bucket').map(([, b]) => b.bucket).sort()).toEqual([`${prefix}-prompts`, `${prefix}-site`, `${prefix}-story-images`]);
     for (const [, lb] of [...resourcesOf(s, 'aws_lb'), ...resourcesOf(s, 'aws_lb_target_group')]) expect(String(lb.name).length).toBeLessThanOrEqual(32);
   });
@@ -185,7 +190,9 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
     const s = stack(label);
     const protect = s.cfg.deletion_protection ?? s.cfg.environment === 'prod';
     if (s.cfg.environment === 'prod') expect(protect).toBe(true);
-    expect(resourcesOf(s, 'aws_dynamodb_table')[0]?.[1].deletion_protection_enabled).toBe(protect);
+    const tables = resourcesOf(s, 'aws_dynamodb_table');
+    expect(tables).toHaveLength(2);
+    for (const [name, t] of tables) expect([name, t.deletion_protection_enabled]).toEqual([name, protect]);
     expect(resourcesOf(s, 'aws_cognito_user_pool')[0]?.[1].deletion_protection).toBe(protect ? 'ACTIVE' : 'INACTIVE');
     for (const [, lb] of resourcesOf(s, 'aws_lb')) expect(lb.enable_deletion_protection).toBe(protect);
     for (const [, b] of resourcesOf(s, 'aws_s3_bucket')) expect(b.force_destroy).toBe(s.cfg.force_destroy);
@@ -220,7 +227,20 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
       const [[, task] = ['', {}]] = resourcesOf(s, 'aws_ecs_task_definition');
       const [container] = JSON.parse(String(task.container_definitions)) as Array<{ image: string; environment: Array<{ name: string; value: string }>; healthCheck: { command: string[] } }>;
       expect(container?.image).toMatch(new RegExp(`:${s.cfg.image_tag}$`));
-      expect(Object.fromEntries(container?.environment.map((e) => [e.name, e.value]) ?? [])).toEqual({ ...expectedEnv, AWS_REGION: s.cfg.region, PORT: String(s.cfg.ecs.container_port) });
+      // The agent: its own model and web search (DuckDuckGo, cached in the search cache table); the Lambdas have neither.
+      const [searchCache = '?'] = resourcesOf(s, 'aws_dynamodb_table').find(([, t]) => String(t.name).endsWith('-search-cache')) ?? [];
+      expect(Object.fromEntries(container?.environment.map((e) => [e.name, e.value]) ?? [])).toEqual({
+        ...expectedEnv,
+        AWS_REGION: s.cfg.region,
+        PORT: String(s.cfg.ecs.container_port),
+        STORY42_AGENT_MODEL: agentModelId(s.cfg),
+        STORY42_SEARCH_PROVIDER: 'duckduckgo',
+        STORY42_SEARCH_CACHE_TABLE: ref('aws_dynamodb_table', searchCache, 'name'),
+        STORY42_SEARCH_CACHE_TTL_SECONDS: String(s.cfg.agent.search.cache_ttl_seconds),
+        STORY42_SEARCH_BUDGET_PER_MINUTE: String(s.cfg.agent.search.budget_per_minute),
+      });
+      // Every environment file today: the first allowed model, a day's cache, 30 searches a minute.
+      expect(container?.environment).toEqual(expect.arrayContaining([{ name: 'STORY42_AGENT_MODEL', value: 'us.amazon.nova-pro-v1:0' }]));
       expect(container?.healthCheck.command.join(' ')).toContain('/health');
       expect(s.raw).toHaveResourceWithProperties(EcsService, { desired_count: s.cfg.ecs.desired_count, launch_type: 'FARGATE' });
       expect(s.raw).toHaveResourceWithProperties(LbTargetGroup, { target_type: 'ip', health_check: expect.objectContaining({ path: '/health' }) });
@@ -265,6 +285,22 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
       const jobAllow = options.map(([, o]) => (o.response_parameters as Record<string, string>)['method.response.header.Access-Control-Allow-Methods']).sort();
       expect(jobAllow).toContain("'GET,DELETE,OPTIONS'");
       expect(jobAllow).toContain("'POST,OPTIONS'");
+    });
+
+    it('the ALB idle timeout follows agent.idle_timeout_seconds; the target group drains and checks health well within it', () => {
+      const s = stack(label);
+      const [[, lb] = ['', {}]] = resourcesOf(s, 'aws_lb');
+      expect(lb.idle_timeout).toBe(s.cfg.agent.idle_timeout_seconds);
+      const [[, tg] = ['', {}]] = resourcesOf(s, 'aws_lb_target_group');
+      expect(Number(tg.deregistration_delay)).toBe(AGENT_DEREGISTRATION_DELAY_SECONDS);
+      expect(Number(tg.deregistration_delay)).toBeLessThan(Number(lb.idle_timeout));
+      const hc = tg.health_check as { interval: number; timeout: number; path: string };
+      expect(hc).toMatchObject({ path: '/health', interval: 15, timeout: 5 });
+      expect(hc.timeout).toBeLessThan(hc.interval);
+      // Another value reaches the ALB as it is.
+      const base = TARGETS.find((t) => t.label === label) as (typeof TARGETS)[number];
+      const longer = synthesize(variant(base, 'idle 3600', { agent: { ...base.cfg.agent, idle_timeout_seconds: 3600 } }));
+      expect(resourcesOf(longer, 'aws_lb').map(([, l]) => l.idle_timeout)).toEqual([3600]);
     });
 
     it('alarms on Lambda errors and API 5xx go to the alarm email', () => {
@@ -346,6 +382,18 @@ describe('environment files', () => {
     expect(cfg.speech.concurrency).toBeUndefined();
   });
 
+  it('accepts an agent block; defaults: the first allowed model, a day\'s search cache, 30 searches a minute, a 900 s idle timeout', () => {
+    const cfg = parseEnvironment(file, text());
+    expect(cfg.agent).toEqual({ search: { cache_ttl_seconds: 86400, budget_per_minute: 30 }, idle_timeout_seconds: 900 });
+    expect(agentModelId(cfg)).toBe('us.amazon.nova-pro-v1:0'); // the application's first model
+    const models = { allowed_models: ['bedrock/us.openai.gpt-oss-120b-1:0', 'us.amazon.nova-pro-v1:0'] };
+    expect(agentModelId(parseEnvironment(file, text(models)))).toBe('us.openai.gpt-oss-120b-1:0');
+    const custom = parseEnvironment(file, text({ ...models, agent: { model: 'bedrock/us.amazon.nova-pro-v1:0', search: { cache_ttl_seconds: 3600 }, idle_timeout_seconds: 60 } }));
+    expect(custom.agent).toEqual({ model: 'bedrock/us.amazon.nova-pro-v1:0', search: { cache_ttl_seconds: 3600, budget_per_minute: 30 }, idle_timeout_seconds: 60 });
+    expect(agentModelId(custom)).toBe('us.amazon.nova-pro-v1:0');
+    expect(parseEnvironment(file, text({ agent: { search: { budget_per_minute: 10000, cache_ttl_seconds: 2592000 }, idle_timeout_seconds: 4000 } })).agent.search.budget_per_minute).toBe(10000);
+  });
+
   it('accepts a speech block: the external TTS API, voices and concurrency', () => {
     expect(parseEnvironment(file, text({ speech: { provider: 'external', voices: ['Rachel', 'Adam'], concurrency: 8 } })).speech).toEqual({ provider: 'external', voices: ['Rachel', 'Adam'], concurrency: 8 });
     expect(parseEnvironment(file, text({ speech: { voices: ['Joanna', 'Matthew'] } })).speech).toEqual({ provider: 'polly', voices: ['Joanna', 'Matthew'] });
@@ -381,6 +429,20 @@ describe('environment files', () => {
     [{ domain: { name: 'stories.example.com', certificate_arn: 'arn:aws:acm:us-east-1:123456789012:certificate/x' } }, "domain.certificate_arn: the ALB's certificate must be in us-west-2"],
     [{ api: { ...good.api, throttle_burst_limit: 5 } }, 'api.throttle_burst_limit'],
     [{ region: 'us-east-1' }, "must match the file's path"],
+    [{ agent: { model: 'amazon.titan-text-express-v1' } }, 'agent.model: must be one of the allowed models: us.amazon.nova-pro-v1:0, us.openai.gpt-oss-120b-1:0, anthropic.claude-3-5-sonnet-20241022-v2:0 (got "amazon.titan-text-express-v1")'],
+    [{ allowed_models: ['us.openai.gpt-oss-120b-1:0'], agent: { model: 'us.amazon.nova-pro-v1:0' } }, 'agent.model: must be one of the allowed models: us.openai.gpt-oss-120b-1:0'],
+    [{ agent: { model: 'arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.amazon.nova-pro-v1:0' } }, 'agent.model: must be a Bedrock model id or inference profile id, not an ARN'],
+    [{ agent: { model: 'no spaces allowed' } }, 'agent.model: must be a Bedrock model id'],
+    [{ allowed_models: ['arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0'] }, 'allowed_models.0: must be a Bedrock model id or inference profile id, not an ARN'],
+    [{ agent: { search: { cache_ttl_seconds: 59 } } }, 'agent.search.cache_ttl_seconds'],
+    [{ agent: { search: { cache_ttl_seconds: 30 * 86400 + 1 } } }, 'agent.search.cache_ttl_seconds'],
+    [{ agent: { search: { budget_per_minute: 1 } } }, 'agent.search.budget_per_minute'],
+    [{ agent: { search: { budget_per_minute: 2.5 } } }, 'agent.search.budget_per_minute'],
+    [{ agent: { search: { provider: 'google' } } }, 'agent.search: Unrecognized key: "provider"'],
+    [{ agent: { idle_timeout_seconds: 59 } }, 'agent.idle_timeout_seconds'],
+    [{ agent: { idle_timeout_seconds: 4001 } }, 'agent.idle_timeout_seconds'],
+    [{ agent: { idle_timeout_seconds: '900' } }, 'agent.idle_timeout_seconds'],
+    [{ agent: { keepalive_seconds: 15 } }, 'agent: Unrecognized key: "keepalive_seconds"'],
   ])('fails naming the file and the field for %j', (patch, message) => {
     let error: unknown;
     try {

@@ -78,6 +78,8 @@ export class Story42Stack extends TerraformStack {
     out('s3_bucket_name', f.imagesBucket.bucket);
     out('dynamodb_table_name', f.table.name);
     out('dynamodb_table_arn', f.table.arn);
+    out('search_cache_table_name', f.searchCacheTable.name, "The story agent's web search cache (STORY42_SEARCH_CACHE_TABLE)");
+    out('search_cache_table_arn', f.searchCacheTable.arn);
     out('google_api_key_secret_name', f.imageKeySecret.name);
     out('tts_api_key_secret_name', f.ttsKeySecret.name);
     compute('ecs_cluster_name', (c) => c.cluster.name);

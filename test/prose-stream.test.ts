@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { MAX_KEY_LENGTH, MAX_TRACKED_DEPTH, ProseStream, type ProseDelta } from '../src/core/prose-stream';
+import { asciiJson, split } from './support/json';
 
 const FIELDS = ['segment_content', 'story_part_summary'] as const;
 
@@ -21,19 +22,6 @@ function joined(deltas: readonly ProseDelta[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const d of deltas) out.set(`${d.field}#${d.ordinal}`, (out.get(`${d.field}#${d.ordinal}`) ?? '') + d.text);
   return out;
-}
-
-/** Splits `text` at the given (unsorted, possibly out-of-range) cut positions. */
-function split(text: string, cuts: readonly number[]): string[] {
-  const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-  const pieces: string[] = [];
-  let last = 0;
-  for (const p of points) {
-    pieces.push(text.slice(last, p));
-    last = p;
-  }
-  pieces.push(text.slice(last));
-  return pieces;
 }
 
 const chars = (text: string): string[] => text.split('');
@@ -149,18 +137,6 @@ describe('ProseStream on a story document', () => {
     expect(run([STORY_JSON], [])).toEqual({ deltas: [], perPush: [[]] });
   });
 });
-
-/** JSON text with every non-ASCII character and every "/" escaped. */
-function asciiJson(json: string): string {
-  let out = '';
-  for (const ch of json.split('')) {
-    const c = ch.charCodeAt(0);
-    if (c > 0x7e) out += `\\u${c.toString(16).padStart(4, '0')}`;
-    else if (ch === '/') out += '\\/';
-    else out += ch;
-  }
-  return out;
-}
 
 describe('ProseStream escapes', () => {
   it('decodes every JSON escape, split anywhere inside it', () => {

@@ -15,7 +15,8 @@ import { envelopeSchema } from '../src/core/responses';
 import { ROUTES, routeNamed, userRoute, type Route } from '../src/core/routes';
 import { lambdaHandler } from '../src/lambda/adapter';
 import { invokeStreaming } from '../src/local/lambda-invoke';
-import { serveGateway } from '../src/local/platform';
+import { LocalBedrockServer } from '../src/local/bedrock-server';
+import { localStoryAgent, serveGateway } from '../src/local/platform';
 import { createLocalPlatform } from '../src/local/providers';
 import { TokenVerifier } from '../src/platform/auth';
 import { callerFromClaims } from '../src/platform/door';
@@ -152,7 +153,10 @@ describe('the OpenAPI document', () => {
 
 describe('every answer matches the response schema its route declares', () => {
   it('for each route of the table, called through the local gateway', async () => {
-    const gateway = await serveGateway(createLocalPlatform(testConfig(), { telemetry: quietTelemetry() }));
+    // The agent's routes too: its model played by the local Bedrock server.
+    const agentModel = new LocalBedrockServer();
+    const config = testConfig({ STORY42_AGENT_BEDROCK_ENDPOINT: await agentModel.listen() });
+    const gateway = await serveGateway(createLocalPlatform(config, { telemetry: quietTelemetry(), agent: localStoryAgent(config, 'local Bedrock server') }));
     const token = await tokenFor();
     const job = jobId('contract');
     const called = new Set<string>();
@@ -185,9 +189,15 @@ describe('every answer matches the response schema its route declares', () => {
       await call('health');
       await call('openapi');
       await call('delete_job', undefined, { job_id: job });
+      const session = (await call('create_agent_session', { title: 'contract' })).result as { session_id: string };
+      await call('agent_message', { message: 'Write an outline for a story about a brave snail.' }, { session_id: session.session_id });
+      await call('list_agent_sessions');
+      await call('get_agent_session', undefined, { session_id: session.session_id });
+      await call('delete_agent_session', undefined, { session_id: session.session_id });
       expect([...called].sort()).toEqual(ROUTES.map((r) => r.name).sort());
     } finally {
       await gateway.stop();
+      await agentModel.close();
     }
   }, 60_000);
 });

@@ -7,6 +7,7 @@ import { boundResults, cutText, normaliseQuery, resultLimit, SEARCH_LIMITS } fro
 import { LocalDuckDuckGoServer } from '../src/local/duckduckgo-server';
 import { OFFLINE_INDEX, OFFLINE_INDEX_HOST, OfflineSearchIndex, rankOffline, searchTerms } from '../src/offline/search-index';
 import { ConfigError, loadConfig } from '../src/platform/config';
+import { LOCAL_SEARCH } from '../src/local/providers';
 import { webSearchFor } from '../src/platform/search-providers';
 import { quietTelemetry, testConfig } from './support/local';
 
@@ -126,10 +127,14 @@ describe('webSearchFor', () => {
   afterAll(() => ddg.close());
 
   it('offline: the offline search index, named as such', async () => {
-    const search = webSearchFor(testConfig(), quietTelemetry());
+    const search = webSearchFor(testConfig(), quietTelemetry(), LOCAL_SEARCH);
     expect(search.engine).toBe('offline-search-index');
     const answer = await search.search('volcanoes', {});
     expect(answer).toMatchObject({ status: 'ok', engine: 'offline-search-index', cached: false });
+  });
+
+  it('a deployed agent ships no offline index: offline there is a configuration error naming what it has', () => {
+    expect(() => webSearchFor(testConfig(), quietTelemetry())).toThrow(/STORY42_SEARCH_PROVIDER=offline is not available here; choose one of: duckduckgo/);
   });
 
   it('duckduckgo: duck-duck-scrape through the configured proxy, cached in the configured table', async () => {

@@ -3,6 +3,7 @@
  * across a restart, stops cleanly on Ctrl-C, explains a taken port, answers /health without
  * ids and refuses to listen beyond loopback.
  */
+import { routeNamed } from '../src/core/routes';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -47,7 +48,8 @@ describe('npm start', () => {
     expect(health.node).toMatch(/^v24\./);
     // Without a token, /health tells where nothing is: no user pool, no app client, no Cognito.
     const claims = JSON.parse(Buffer.from(raw.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud: string; iss: string };
-    expect(Object.keys(health).sort()).toEqual(['counters', 'node', 'providers', 'status']);
+    expect(Object.keys(health).sort()).toEqual(['agent', 'counters', 'node', 'providers', 'status']);
+    expect(health.agent).toBe('bedrock/us.amazon.nova-pro-v1:0 (local Bedrock server)');
     for (const secretish of ['user_pool_id', 'client_id', 'pool', 'client', 'cognito', claims.aud, claims.iss.split('/').at(-1) ?? claims.aud]) expect(healthText.toLowerCase()).not.toContain(secretish.toLowerCase());
     const res = await fetch(`http://127.0.0.1:${port}/generate-topics-ideas`, {
       method: 'POST',
@@ -55,6 +57,13 @@ describe('npm start', () => {
       body: JSON.stringify({ genre: 'fiction', topics: 'comets', job_id: 'restart-job' }),
     });
     expect(res.status).toBe(200);
+    // The story agent answers there too, its session kept across the restart.
+    const auth = { Authorization: `Bearer ${raw.trim()}`, 'Content-Type': 'application/json' };
+    const created = await fetch(`http://127.0.0.1:${port}${routeNamed('create_agent_session').path}`, { method: 'POST', headers: auth, body: '{}' });
+    expect(created.status).toBe(200);
+    const sessionId = ((await created.json()) as { result: { session_id: string } }).result.session_id;
+    const told = await fetch(`http://127.0.0.1:${port}${routeNamed('agent_message').path.replace('{session_id}', sessionId)}`, { method: 'POST', headers: auth, body: JSON.stringify({ message: 'Write an outline for a story about comets.' }) });
+    expect(told.status).toBe(200);
 
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
@@ -65,6 +74,9 @@ describe('npm start', () => {
       await ready(port, second);
       const job = await fetch(`http://127.0.0.1:${port}/jobs/restart-job`, { headers: { Authorization: `Bearer ${token(dataDir).trim()}` } });
       expect(job.status).toBe(200);
+      const session = await fetch(`http://127.0.0.1:${port}${routeNamed('get_agent_session').path.replace('{session_id}', sessionId)}`, { headers: { Authorization: `Bearer ${token(dataDir).trim()}` } });
+      expect(session.status).toBe(200);
+      expect(((await session.json()) as { result: { messages: Array<{ text: string }> } }).result.messages[0]?.text).toBe('Write an outline for a story about comets.');
     } finally {
       second.child.kill('SIGINT');
       expect(await second.exited).toBe(0);

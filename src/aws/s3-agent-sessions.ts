@@ -44,6 +44,7 @@ import {
   validateArtifactPath,
   validateSessionId,
   validateSessionPage,
+  SESSION_TITLE_MAX_CHARS,
   validateTitle,
   windowConversation,
   type AgentSessionMeta,
@@ -222,7 +223,7 @@ export class S3AgentSessionStore implements AgentSessionStore {
     return parsed.data;
   }
 
-  async saveConversation(sub: string, sessionId: string, messages: readonly ConversationMessage[]): Promise<{ message_count: number; dropped: number }> {
+  async saveConversation(sub: string, sessionId: string, messages: readonly ConversationMessage[], title?: string): Promise<{ message_count: number; dropped: number }> {
     const id = validateSessionId(sessionId);
     // As plain JSON (framework objects serialise themselves), checked for shape.
     let plain: unknown;
@@ -237,7 +238,8 @@ export class S3AgentSessionStore implements AgentSessionStore {
     const window = windowConversation(parsed.data, { maxMessages: this.limits.maxMessages, maxBytes: this.limits.maxConversationBytes });
     if (window.truncated) this.telemetry.log('warn', 'agent session: the newest turn alone exceeded the conversation window; long strings were cut', { session_id: id });
     await this.putJson(this.key(sub, id, CONVERSATION_FILE), window.messages);
-    const updated: AgentSessionMeta = { ...meta, updated_at: new Date(this.clock.now()).toISOString(), message_count: window.messages.length };
+    const named = meta.title === '' && title !== undefined ? validateTitle(title.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, SESSION_TITLE_MAX_CHARS)) : meta.title;
+    const updated: AgentSessionMeta = { ...meta, title: named, updated_at: new Date(this.clock.now()).toISOString(), message_count: window.messages.length };
     await this.putJson(this.key(sub, id, METADATA_FILE), updated);
     return { message_count: window.messages.length, dropped: window.dropped };
   }

@@ -206,11 +206,12 @@ export function validateSessionPage(page: { limit?: number; cursor?: string | nu
 export const sessionListQuerySchema = z.object({
   limit: z
     .string()
+    .max(3, { error: `limit must be an integer between 1 and ${SESSION_LIST_MAX_LIMIT}` })
     .regex(/^\d{1,3}$/, { error: `limit must be an integer between 1 and ${SESSION_LIST_MAX_LIMIT}` })
     .transform(Number)
     .pipe(z.number().int().min(1).max(SESSION_LIST_MAX_LIMIT, { error: `limit must be an integer between 1 and ${SESSION_LIST_MAX_LIMIT}` }))
     .optional(),
-  cursor: z.string().regex(SESSION_ID_PATTERN, { error: 'cursor is not valid; pass the next_cursor of a previous page' }).optional(),
+  cursor: z.string().max(19, { error: 'cursor is not valid; pass the next_cursor of a previous page' }).regex(SESSION_ID_PATTERN, { error: 'cursor is not valid; pass the next_cursor of a previous page' }).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -373,8 +374,8 @@ export interface AgentSessionStore {
   delete(sub: string, sessionId: string): Promise<{ deleted_objects: number }>;
   /** The persisted conversation; empty when there is none or it is unreadable (logged). */
   loadConversation(sub: string, sessionId: string): Promise<ConversationMessage[]>;
-  /** Persists the conversation fitted into the window; updates the metadata's `updated_at` and `message_count`. */
-  saveConversation(sub: string, sessionId: string, messages: readonly ConversationMessage[]): Promise<{ message_count: number; dropped: number }>;
+  /** Persists the conversation fitted into the window; updates the metadata's `updated_at` and `message_count` (and `title`, when given and the session has none). */
+  saveConversation(sub: string, sessionId: string, messages: readonly ConversationMessage[], title?: string): Promise<{ message_count: number; dropped: number }>;
   /** 413 over the byte cap, 409 over the count cap (overwrites are allowed). */
   writeArtifact(sub: string, sessionId: string, path: string, bytes: Uint8Array, contentType?: string): Promise<StoredArtifact>;
   /** 404 when the session has no such artifact. */

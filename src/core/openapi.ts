@@ -29,7 +29,11 @@ const ERRORS: Record<string, string> = {
 
 const SSE_DESCRIPTION =
   'With `Accept: text/event-stream`: Server-Sent Events — `progress` {stage, detail}, `delta` {text, field, segment} (prose as it is written), ' +
-  '`panel` {panel, of, story_segment_number, story_segment} (each image as soon as it is stored), then `result` (the same envelope as the JSON answer) or `error` {status, error, retry_after?}.';
+  '`section_text` {section, story_part, segments} (a story section as soon as its text is complete), ' +
+  '`panel` {panel, of, story_segment_number, story_segment} (each image as soon as it is stored), `section` {done, of, section} (each narrated section as soon as it is stored); ' +
+  "the story agent's messages: `text` {delta}, `tool_call` {tool, input}, `tool_progress` {tool, stage, …}, `tool_result` {tool, status, summary}, `sources` {query, status, engine, results | reason}, " +
+  '`media` {kind: image | audio, job_id, panel | section, done, of, s3_uri, url} and `artifact` {path, size, content_type, s3_uri, url} as they happen; ' +
+  'then `result` (the same envelope as the JSON answer) or `error` {status, error, retry_after?}. Comment lines (`: keep-alive`) come every 15 s on a quiet stream.';
 
 function operation(route: Route): Json {
   const pathParams = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', maxLength: 128 } }));
@@ -46,12 +50,13 @@ function operation(route: Route): Json {
   return {
     operationId: route.name,
     summary: route.summary,
-    tags: [route.lambda],
+    tags: [route.lambda ?? 'story-agent'],
     security: route.access === 'user' ? [{ cognito: [] }] : [],
     ...(pathParams.length + queryParams.length > 0 ? { parameters: [...pathParams, ...queryParams] } : {}),
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
     responses: { '200': { description: route.streams ? `${route.summary}. ${SSE_DESCRIPTION}` : route.summary, content }, ...errors },
-    'x-story42-lambda': route.lambda,
+    // The agent's own routes have no Lambda: the story agent (ECS, behind the ALB) serves them.
+    'x-story42-lambda': route.lambda ?? null,
     'x-story42-streams': route.streams,
   };
 }
@@ -79,6 +84,6 @@ export function buildOpenApi(routes: readonly Route[]): Json {
 
 /** The route list as the README shows it (a test keeps the README's copy equal to this). */
 export function routeListMarkdown(routes: readonly Route[]): string {
-  const rows = routes.map((r) => `| \`${r.method}\` | \`${r.path}\` | \`${r.name}\` | ${r.lambda} | ${r.agent ? 'yes' : ''} | ${r.access === 'public' ? 'none' : 'ID token'} | ${r.streams ? 'SSE' : ''} | ${r.summary} |`);
+  const rows = routes.map((r) => `| \`${r.method}\` | \`${r.path}\` | \`${r.name}\` | ${r.lambda ?? '(agent only)'} | ${r.agent ? 'yes' : ''} | ${r.access === 'public' ? 'none' : 'ID token'} | ${r.streams ? 'SSE' : ''} | ${r.summary} |`);
   return ['| method | path | route name | Lambda | agent | auth | streams | what it does |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
 }

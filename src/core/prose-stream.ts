@@ -64,11 +64,12 @@ const E_COLON = 1;
 const E_VALUE = 2;
 const E_COMMA = 3;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+/** JSON's lexical bits, shared with the section scanner (section-stream.ts). */
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
 const REPLACEMENT = '\uFFFD';
 
-function isWhitespace(c: number): boolean {
+export function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff;
 }
 

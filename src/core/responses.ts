@@ -95,6 +95,34 @@ export const jobResponse = z.object({
 });
 export const jobDeleteResponse = z.object({ job_id: z.string(), deleted_images: z.number().int(), deleted_audio: z.number().int(), deleted_records: z.number().int() });
 
+// ---- the story agent ---------------------------------------------------------------------
+
+const agentSession = z.object({
+  session_id: z.string(),
+  created_at: z.string().describe('ISO 8601'),
+  updated_at: z.string().describe('ISO 8601'),
+  title: z.string(),
+  message_count: z.number().int().describe('messages the persisted conversation keeps (a window of the newest)'),
+});
+export const agentSessionResponse = agentSession;
+export const agentSessionListResponse = z.object({ sessions: z.array(agentSession), next_cursor: z.string().nullable() });
+export const agentSessionDetailResponse = z.object({
+  session: agentSession,
+  messages: z.array(z.object({ role: z.enum(['user', 'assistant']), text: z.string(), tools: z.array(z.string()).describe('tools the agent called in this message') })),
+  artifacts: z.array(z.object({ path: z.string(), size: z.number().int(), content_type: z.string(), last_modified: z.string(), url: z.string().describe('presigned GET URL, valid one hour') })),
+  story: z.string().describe("the session's current story, in one line"),
+});
+export const agentSessionDeleteResponse = z.object({ deleted_objects: z.number().int() });
+export const agentMessageResponse = z.object({
+  session: agentSession,
+  text: z.string().describe("the agent's answer"),
+  stop_reason: z.string(),
+  model: z.string().describe('the model the agent thinks with'),
+  story: z.string(),
+  dropped_messages: z.number().int().describe('old messages that left the conversation window'),
+  failures: z.array(z.string()).optional().describe('work the tools left running that failed (e.g. a picture)'),
+});
+
 export const healthResponse = z
   .object({ status: z.literal('ok'), node: z.string(), providers: z.object({ text: z.string(), image: z.string(), speech: z.string() }) })
   .catchall(z.unknown());

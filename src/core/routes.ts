@@ -9,7 +9,10 @@
  * README's route list (checked by a test). No route path is written anywhere else.
  */
 import type { z } from 'zod';
-import { unauthorized } from './errors';
+import type { AgentService } from './agent-service';
+import { agentCreateSchema, agentMessageSchema } from './agent-prompt';
+import { sessionListQuerySchema } from './artifacts';
+import { DependencyUnavailableError, unauthorized } from './errors';
 import type { JobsService } from './jobs-service';
 import type { Caller } from './ports';
 import * as res from './responses';
@@ -43,6 +46,8 @@ export interface RouteContext {
 export interface RouteServices {
   story: StoryService;
   jobs: JobsService;
+  /** The story agent (only where the agent runs: the Express app on ECS, and locally). */
+  agent?: AgentService;
   health(): z.infer<typeof res.healthResponse>;
   openapi(): Record<string, unknown>;
 }
@@ -54,7 +59,8 @@ export interface Route {
   /** Resource path as API Gateway names it; `{param}` for path parameters. */
   path: string;
   summary: string;
-  lambda: LambdaName;
+  /** The Lambda that serves it behind API Gateway; absent for the agent's own routes (the ALB, to the agent only). */
+  lambda?: LambdaName;
   access: Access;
   /** Answers `Accept: text/event-stream` with Server-Sent Events. */
   streams: boolean;
@@ -92,6 +98,14 @@ function storyRoute<T>(spec: Omit<RouteSpec, 'method' | 'query' | 'body'>, op: S
 
 export function publicRoute(spec: RouteSpec, handle: (s: RouteServices) => unknown): Route {
   return { ...spec, access: 'public', envelope: false, agent: true, handle: async (s) => handle(s) };
+}
+
+/** The agent's routes: served by the story agent only (no Lambda). */
+function agentRoute(spec: Omit<RouteSpec, 'lambda'>, handle: (agent: AgentService, r: RouteRequest, ctx: CallContext) => Promise<unknown>): Route {
+  return userRoute({ ...spec, agent: true }, (s, r, ctx) => {
+    if (!s.agent) throw new DependencyUnavailableError('The story agent does not run in this process', 60);
+    return handle(s.agent, r, ctx);
+  });
 }
 
 export const ROUTES: readonly Route[] = [
@@ -134,6 +148,26 @@ export const ROUTES: readonly Route[] = [
   userRoute(
     { name: 'delete_job', method: 'DELETE', path: '/jobs/{job_id}', summary: "Deletes one of the caller's jobs: its records, images and audio", lambda: 'data-ops', streams: false, agent: false, response: res.jobDeleteResponse },
     (s, r, ctx) => s.jobs.delete(ctx.caller, r.params.job_id),
+  ),
+  agentRoute(
+    { name: 'create_agent_session', method: 'POST', path: '/agent/sessions', summary: 'Starts a conversation with the story agent', streams: false, body: agentCreateSchema, response: res.agentSessionResponse },
+    (agent, r, ctx) => agent.create(ctx.caller, r.body),
+  ),
+  agentRoute(
+    { name: 'list_agent_sessions', method: 'GET', path: '/agent/sessions', summary: "The caller's agent sessions, newest first, paginated", streams: false, query: sessionListQuerySchema, response: res.agentSessionListResponse },
+    (agent, r, ctx) => agent.list(ctx.caller, r.query),
+  ),
+  agentRoute(
+    { name: 'get_agent_session', method: 'GET', path: '/agent/sessions/{session_id}', summary: "One of the caller's agent sessions: its messages, its files (fresh URLs) and its current story", streams: false, response: res.agentSessionDetailResponse },
+    (agent, r, ctx) => agent.get(ctx.caller, r.params.session_id),
+  ),
+  agentRoute(
+    { name: 'delete_agent_session', method: 'DELETE', path: '/agent/sessions/{session_id}', summary: "Deletes one of the caller's agent sessions and its files", streams: false, response: res.agentSessionDeleteResponse },
+    (agent, r, ctx) => agent.delete(ctx.caller, r.params.session_id),
+  ),
+  agentRoute(
+    { name: 'agent_message', method: 'POST', path: '/agent/sessions/{session_id}/messages', summary: 'One message to the story agent: its text, tool calls, sources, pictures, audio and files as they happen, then the session\'s state', streams: true, body: agentMessageSchema, response: res.agentMessageResponse },
+    (agent, r, ctx) => agent.message(ctx.caller, r.params.session_id, r.body, { requestId: ctx.requestId, signal: ctx.signal, emit: (e) => ctx.onProgress?.({ type: 'agent', event: e.event, data: e.data }) }),
   ),
   publicRoute(
     { name: 'health', method: 'GET', path: '/health', summary: 'Liveness: 200 once the service can answer', lambda: 'data-ops', streams: false, response: res.healthResponse },

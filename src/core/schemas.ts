@@ -131,6 +131,17 @@ export const storyRequestSchema = z.object({
     )
     .min(1, { error: 'story_outline_description must not be empty' })
     .max(3, { error: 'story_outline_description must have at most 3 parts' }),
+  /** Where a non-fiction story's facts come from (the agent's research): echoed in the result's metadata (beyond v1.2). */
+  sources: z
+    .array(
+      z.object({
+        title: text('sources[].title', 300),
+        url: z.string({ error: 'sources[].url must be a string' }).max(2048, { error: 'sources[].url must be at most 2048 characters' }).regex(/^https?:\/\/\S+$/, { error: 'sources[].url must be an http(s) URL' }),
+      }),
+      { error: 'sources must be an array of {title, url}' },
+    )
+    .max(30, { error: 'sources must have at most 30 entries' })
+    .optional(),
 });
 export type StoryRequest = z.infer<typeof storyRequestSchema>;
 
@@ -204,6 +215,10 @@ export const imageRequestSchema = z.object({
   user_id: ignoredUserId,
 });
 export type ImageRequestBody = z.infer<typeof imageRequestSchema>;
+
+/** Images drawn as a story is written (the agent's tools): the image route's fields, without the scenes (they come as the story streams). */
+export const imagesAsWrittenRequestSchema = imageRequestSchema.pick({ art_style: true, number_of_panels: true, job_id: true });
+export type ImagesAsWrittenRequest = z.infer<typeof imagesAsWrittenRequestSchema>;
 
 export const regenerateImageRequestSchema = z.object({
   user_request: text('user_request', 2000),
@@ -337,6 +352,10 @@ export const requestRules = {
       if (new Set(numbers).size !== numbers.length) throw badRequest('story_segment_number values must be unique');
     },
   } satisfies RequestRule<ImageRequestBody>,
+  imagesAsWritten: {
+    schema: imagesAsWrittenRequestSchema,
+    required: ['art_style', 'number_of_panels', 'job_id'],
+  } satisfies RequestRule<ImagesAsWrittenRequest>,
   narrate: {
     schema: narrateRequestSchema,
     required: ['story_parts', 'job_id'],

@@ -4,7 +4,6 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { z } from 'zod';
-import { mapSettled } from './concurrency';
 import { badGateway, badRequest, forbidden, HttpError, isAbortError, notFound, ProviderUnavailableError, StorageUnavailableError } from './errors';
 import {
   normaliseOutline,
@@ -18,15 +17,19 @@ import { jobPrefix, Narrator } from './narration';
 import type { Caller, Clock, ImageModel, ImageStore, SessionStore, SpeechModel, Telemetry, TextModel, TokenUsage, TrackingRecord } from './ports';
 import { renderPrompt, storyTask, type TextTask } from './prompts';
 import { ProseStream } from './prose-stream';
+import { SectionStream } from './section-stream';
 import {
   NARRATOR,
   outlineResultSchema,
+  requestRules,
   segmentResultSchema,
+  segmentSchema,
   storyResultSchema,
   topicsResultSchema,
   validateRequest,
   type ImageRequestBody,
   type ImageSegmentInput,
+  type ImagesAsWrittenRequest,
   type NarrateRequest,
   type OutlineRequest,
   type RegenerateImageRequest,
@@ -68,19 +71,68 @@ export type ProgressEvent =
   /** A panel image is stored: `panel` of `of` done; `segmentNumber` is its story segment number. */
   | { type: 'panel'; panel: number; of: number; segmentNumber: number; segment: Record<string, unknown> }
   /** A narrated section is stored: `done` of `of`; `audio` is its entry in the result. */
-  | { type: 'section'; done: number; of: number; audio: Record<string, unknown> };
+  | { type: 'section'; done: number; of: number; audio: Record<string, unknown> }
+  /**
+   * The model has finished writing section `section` (1-based, across the story) of the story
+   * part `storyPart` ('' if not yet known): its segments as written (validated, capped).
+   */
+  | { type: 'section_text'; section: number; storyPart: string; segments: SectionTextSegment[] }
+  /** The story agent's turn: an event of its own stream (`text`, `tool_call`, `media`, …; see agent-service.ts). */
+  | { type: 'agent'; event: string; data: Record<string, unknown> };
+
+export interface SectionTextSegment {
+  segment_num: number;
+  segment_content: string;
+  speaker: string;
+}
 
 /** Fields of a model's JSON whose text is prose a reader can watch being written. */
 const PROSE_FIELDS = ['segment_content', 'story_part_summary'] as const;
 
-/** Turns the model's streamed JSON into prose `delta` events (a fresh extractor per attempt). */
-function proseReporter(onProgress: (event: ProgressEvent) => void): { push: (fragment: string) => void; restart: () => void } {
+/** What a `section_text` event carries at most: segments per section, and characters per string. */
+const SECTION_TEXT_MAX_SEGMENTS = 50;
+const SECTION_TEXT_MAX_CHARS = 20_000;
+
+/** The segments of a section as the model wrote it, or undefined if it does not have a section's shape. */
+export function sectionTextSegments(raw: unknown): SectionTextSegment[] | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const segments = (raw as { segments?: unknown }).segments;
+  if (!Array.isArray(segments)) return undefined;
+  const out: SectionTextSegment[] = [];
+  for (const item of segments) {
+    if (out.length === SECTION_TEXT_MAX_SEGMENTS) break;
+    const parsed = segmentSchema.safeParse(item);
+    if (!parsed.success) continue;
+    const { segment_num, segment_content, speaker } = parsed.data;
+    out.push({ segment_num, segment_content: segment_content.slice(0, SECTION_TEXT_MAX_CHARS), speaker: speaker.slice(0, SECTION_TEXT_MAX_CHARS) });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/**
+ * Turns the model's streamed JSON into prose `delta` events and, for a story, `section_text`
+ * events (fresh extractors per attempt; a restarted stream starts them again).
+ */
+function streamReporter(onProgress: (event: ProgressEvent) => void, sections: boolean): { push: (fragment: string) => void; restart: () => void } {
   const make = () => new ProseStream(PROSE_FIELDS, (d) => onProgress({ type: 'delta', text: d.text, field: d.field, segment: d.ordinal }));
   let stream = make();
+  const written = sections
+    ? new SectionStream((s) => {
+        const segments = sectionTextSegments(s.raw);
+        if (segments) onProgress({ type: 'section_text', section: s.section, storyPart: s.storyPart, segments });
+      })
+    : undefined;
   return {
-    push: (fragment) => stream.push(fragment),
+    push: (fragment) => {
+      try {
+        stream.push(fragment);
+      } finally {
+        written?.push(fragment);
+      }
+    },
     restart: () => {
       stream = make();
+      written?.reset();
       onProgress({ type: 'stage', stage: 'writing', detail: 'the model connection was retried; starting the text again' });
     },
   };
@@ -140,6 +192,47 @@ export function envelope(route: string, result: unknown, caller: Caller, request
     authenticated_user: { email: caller.email, sub: caller.sub, username: caller.username },
     request_id: requestId,
   };
+}
+
+type DrawnSegment = ImageSegmentInput & { image_s3_uri: string; image_presigned_url: string };
+
+/** One panel of `storyImagesAsWritten`. */
+interface PanelState {
+  /** The latest scene this panel was asked to show. */
+  scene: ImageSegmentInput;
+  /** Drawings started; they are versions 1..started. */
+  started: number;
+  /** The version stored under the panel's key (0: none yet). */
+  stored: number;
+  /** What the stored version shows. */
+  segment?: DrawnSegment;
+  /** Waiting for a drawing slot. */
+  queued: boolean;
+  /** The panel's stores, chained. */
+  storing: Promise<void>;
+}
+
+/** The items of an array as an async iterable. */
+async function* eachOf<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/** The iterator's next item, or undefined once `signal` is aborted (without waiting for the item). */
+async function nextUnlessAborted<T>(iterator: AsyncIterator<T>, signal: AbortSignal | undefined): Promise<IteratorResult<T> | undefined> {
+  if (!signal) return iterator.next();
+  if (signal.aborted) return undefined;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const next = iterator.next();
+  next.catch(() => undefined); // if the abort wins, a later failure of the source is nobody's to handle
+  try {
+    return await Promise.race([next, aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
 }
 
 export class StoryService {
@@ -257,7 +350,7 @@ export class StoryService {
     let hint: string | undefined;
     for (let attempt = 1; attempt <= settings.textMaxAttempts; attempt++) {
       ctx.onProgress?.({ type: 'stage', stage: 'writing', detail: attempt > 1 ? `attempt ${attempt}` : undefined });
-      const prose = ctx.onProgress ? proseReporter(ctx.onProgress) : undefined;
+      const prose = ctx.onProgress ? streamReporter(ctx.onProgress, task.kind === 'story') : undefined;
       const t0 = clock.now();
       await nextTurn();
       const out = await text.generate({
@@ -387,15 +480,44 @@ export class StoryService {
   }
 
   async storyImages(input: ImageRequestBody, ctx: CallContext, jobId: string): Promise<RouteOutcome> {
-    const { image, images, settings, telemetry } = this.deps;
     const scenes = StoryService.scenesOf(input);
-    const panels = scenes.slice(0, input.number_of_panels);
+    return this.storyImagesAsWritten(eachOf(scenes), input, ctx, jobId, scenes.length);
+  }
+
+  /**
+   * Draws each scene as it arrives (a story's panels while the story is still being written),
+   * with at most `imageConcurrency` drawings in flight, one panel per `story_segment_number`:
+   * - numbers beyond the first `number_of_panels` distinct ones are ignored;
+   * - a scene with the text its panel was last asked to show is skipped; with other text it is
+   *   drawn again and replaces the panel (the same key), and an older drawing never replaces a
+   *   newer one, whatever order they finish in;
+   * - `panel` events as each drawing is stored (`panel` counts distinct panels stored, of
+   *   `number_of_panels`, or of `sceneCount` when the caller knows fewer scenes will come);
+   * - an abort (`ctx.signal`) stops taking scenes; the drawings started still end (they get the signal).
+   * Returns when `scenes` has ended and every drawing has settled; failures are handled as one
+   * failed panel each (storage down: 503; nothing drawn: the first failure, or 502).
+   */
+  async storyImagesAsWritten(
+    scenes: AsyncIterable<ImageSegmentInput>,
+    input: { art_style: string; number_of_panels: number },
+    ctx: CallContext,
+    jobId: string,
+    sceneCount?: number,
+  ): Promise<RouteOutcome> {
+    const { image, images, settings, telemetry } = this.deps;
     const sub = ctx.caller.sub;
-    ctx.onProgress?.({ type: 'stage', stage: 'illustrating', detail: `${panels.length} panels` });
-    let done = 0;
-    const settled = await mapSettled(panels, settings.imageConcurrency, async (scene) => {
+    const of = sceneCount === undefined ? input.number_of_panels : Math.min(sceneCount, input.number_of_panels);
+    ctx.onProgress?.({ type: 'stage', stage: 'illustrating', detail: `${of} panels` });
+    const limit = Math.max(1, settings.imageConcurrency);
+    const panels = new Map<number, PanelState>();
+    /** Panel numbers waiting for a drawing slot (each at most once: it draws its latest scene). */
+    const waiting: number[] = [];
+    const running = new Set<Promise<void>>();
+    const failures: unknown[] = [];
+    let stored = 0;
+
+    const draw = async (n: number, panel: PanelState, version: number, scene: ImageSegmentInput): Promise<void> => {
       ctx.signal?.throwIfAborted();
-      const n = scene.story_segment_number;
       const generated = await image.generate({
         prompt: scene.story_segment_content,
         artStyle: input.art_style,
@@ -404,29 +526,94 @@ export class StoryService {
         height: settings.imageHeight,
         signal: ctx.signal,
       });
-      const key = imageKey(sub, jobId, `segment_${n}.png`);
-      await images.put(key, generated.png, 'image/png');
-      const segment = {
-        ...scene,
-        image_s3_uri: `s3://${images.bucket}/${key}`,
-        image_presigned_url: await images.presignGet(key, settings.presignSeconds),
-      };
-      done += 1;
-      ctx.onProgress?.({ type: 'panel', panel: done, of: panels.length, segmentNumber: n, segment });
-      return segment;
-    });
-    const made = settled.flatMap((s) => (s.ok ? [s.value] : []));
-    const failures = settled.flatMap((s) => (s.ok ? [] : [s.error]));
+      // One panel's stores run one after another, so a drawing stored earlier never lands after a newer one.
+      const store = panel.storing.then(async () => {
+        if (panel.stored > version) return; // a newer drawing of this panel is already stored
+        const key = imageKey(sub, jobId, `segment_${n}.png`);
+        await images.put(key, generated.png, 'image/png');
+        const segment: DrawnSegment = {
+          ...scene,
+          image_s3_uri: `s3://${images.bucket}/${key}`,
+          image_presigned_url: await images.presignGet(key, settings.presignSeconds),
+        };
+        if (panel.stored === 0) stored += 1;
+        panel.stored = version;
+        panel.segment = segment;
+        ctx.onProgress?.({ type: 'panel', panel: stored, of, segmentNumber: n, segment });
+      });
+      panel.storing = store.catch(() => undefined);
+      await store;
+    };
+
+    const pump = (): void => {
+      while (running.size < limit) {
+        const n = waiting.shift();
+        if (n === undefined) return;
+        const panel = panels.get(n);
+        if (!panel) continue;
+        panel.queued = false;
+        panel.started += 1;
+        const drawing: Promise<void> = draw(n, panel, panel.started, panel.scene)
+          .catch((err: unknown) => void failures.push(err))
+          .finally(() => {
+            running.delete(drawing);
+            pump();
+          });
+        running.add(drawing);
+      }
+    };
+
+    const take = (scene: ImageSegmentInput): void => {
+      const n = scene.story_segment_number;
+      let panel = panels.get(n);
+      if (!panel) {
+        if (panels.size >= input.number_of_panels) return;
+        panel = { scene, started: 0, stored: 0, queued: false, storing: Promise.resolve() };
+        panels.set(n, panel);
+      } else if (panel.scene.story_segment_content === scene.story_segment_content) {
+        return; // drawn, or being drawn, with this text already
+      }
+      panel.scene = scene;
+      if (!panel.queued) {
+        panel.queued = true;
+        waiting.push(n);
+      }
+      pump();
+    };
+
+    let inputFailure: { error: unknown } | undefined;
+    const iterator = scenes[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await nextUnlessAborted(iterator, ctx.signal);
+        if (next === undefined) {
+          // Aborted: stop the source (without waiting for it) and take nothing more.
+          void Promise.resolve(iterator.return?.()).catch(() => undefined);
+          break;
+        }
+        if (next.done) break;
+        take(next.value);
+      }
+    } catch (error) {
+      inputFailure = { error };
+    }
+    while (running.size > 0) await Promise.all(running);
+
     for (const err of failures) {
       telemetry.count('panel_failures');
       telemetry.log('warn', 'panel image failed', { job_id: jobId, error: err instanceof Error ? err.message : String(err) });
     }
+    if (inputFailure) throw inputFailure.error;
+    const made = [...panels.entries()]
+      .sort(([a], [b]) => a - b)
+      .flatMap(([, panel]) => (panel.segment ? [panel.segment] : []));
     // Storage that fails is storage's failure (503), never blamed on the image model.
     const storage = failures.find((e) => e instanceof StorageUnavailableError);
     if (storage) throw storage;
     if (made.length === 0) {
       const first = failures[0];
       if (first instanceof HttpError || isAbortError(first)) throw first;
+      if (failures.length === 0) ctx.signal?.throwIfAborted();
       throw badGateway('The image model could not draw any panel');
     }
     const metadata: Record<string, unknown> = this.meta(
@@ -435,7 +622,7 @@ export class StoryService {
       image.provider,
     );
     if (made.length < input.number_of_panels) {
-      const reason = failures.length > 0 ? `${failures.length} failed` : `the story has ${scenes.length} scenes`;
+      const reason = failures.length > 0 ? `${failures.length} failed` : `the story has ${panels.size} scenes`;
       metadata.panel_count_warning = `Only ${made.length} of ${input.number_of_panels} panels could be generated (${reason})`;
     }
     const result = { story_segments: made, metadata };
@@ -453,6 +640,8 @@ export class StoryService {
     if (!key.startsWith(`users/${caller.sub}/`) || segments.some((s) => s === '' || s === '.' || s === '..')) {
       throw forbidden('original_segment_image_s3_uri belongs to another user');
     }
+    // Only story images: the caller's agent-session files are not for the image routes.
+    if (!key.startsWith(`users/${caller.sub}/jobs/`)) throw badRequest('original_segment_image_s3_uri must name a story image of one of your jobs');
     return key;
   }
 
@@ -512,4 +701,20 @@ export class StoryService {
     });
     return { result: out.result, tracked: out.tracked, usage: [] };
   }
+}
+
+/**
+ * The story-images operation for callers outside the route table (the agent's tools): draws
+ * `scenes` as they arrive (see `storyImagesAsWritten`), validated, tracked and recorded as the
+ * image route's calls are. Run it under the image route's name:
+ * `story.run('generate_entire_story_image', { art_style, number_of_panels, job_id }, ctx, imagesAsWrittenOperation(queue))`.
+ * If the body is refused (a 400) or the job cannot be claimed, `scenes` is never read.
+ */
+export function imagesAsWrittenOperation(scenes: AsyncIterable<ImageSegmentInput>): StoryOperation<ImagesAsWrittenRequest> {
+  return {
+    rule: requestRules.imagesAsWritten,
+    execute: (story, input, ctx, jobId) => story.storyImagesAsWritten(scenes, input, ctx, jobId),
+    artifacts: true,
+    engine: 'image',
+  };
 }

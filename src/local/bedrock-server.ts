@@ -14,8 +14,10 @@
  * does: its default request handler is HTTP/2.
  *
  * Answers are real: text comes from the offline story writer working from the task the
- * prompt carries as JSON, images from the offline illustrator. Knobs script latency,
- * failures and malformed output; counters tell tests what happened.
+ * prompt carries as JSON, images from the offline illustrator. A conversation that offers the
+ * story agent's tools (`write_story` among them) and carries no task is the agent talking to
+ * its model: the offline agent model (`agent-model.ts`) answers with tool calls, then text.
+ * Knobs script latency, failures and malformed output; counters tell tests what happened.
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
@@ -23,10 +25,12 @@ import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { waitUnlessClosed } from './http-util';
 import { z } from 'zod';
+import { AGENT_TOOL } from '../core/agent-prompt';
 import { TASK_JSON_MARKER, type TextTask } from '../core/prompts';
 import { OfflineIllustrator } from '../offline/illustrator';
 import { hashString } from '../offline/random';
 import { OfflineStoryWriter } from '../offline/writer';
+import { agentReply, toolUseIds, type AgentReply } from './agent-model';
 
 export type BedrockErrorName =
   | 'ThrottlingException'
@@ -83,6 +87,14 @@ export interface BedrockCounters {
   /** Model calls being answered right now, and the most at any one time since reset. */
   inFlight: number;
   maxInFlight: number;
+  /** Calls answered by the offline agent model (the story agent's conversations). */
+  agentCalls: number;
+}
+
+/** One answer of the offline agent model: text, or the tools it called. */
+export interface AgentReplyRecord {
+  kind: AgentReply['kind'];
+  tools: string[];
 }
 
 /** Events: `request` (operation, model id) when a call arrives, `aborted` when its client goes away. */
@@ -96,17 +108,60 @@ const codec = new EventStreamCodec(
   (text) => new Uint8Array(Buffer.from(text, 'utf8')),
 );
 
+const toolUseSchema = z.object({ toolUseId: z.string().min(1).max(64), name: z.string().min(1).max(64), input: z.unknown() });
+const toolResultSchema = z.object({
+  toolUseId: z.string().min(1).max(64),
+  status: z.enum(['success', 'error']).optional(),
+  content: z.array(z.record(z.string(), z.unknown())),
+});
+/** A content block is a union: exactly one member; text, toolUse and toolResult are checked. */
+const contentBlockSchema = z.record(z.string(), z.unknown()).superRefine((block, ctx) => {
+  const keys = Object.keys(block);
+  if (keys.length !== 1) ctx.addIssue({ code: 'custom', message: `a content block must have exactly one member (got ${keys.length})` });
+  else if ('text' in block && typeof block.text !== 'string') ctx.addIssue({ code: 'custom', message: 'text must be a string' });
+  else if ('toolUse' in block && !toolUseSchema.safeParse(block.toolUse).success) ctx.addIssue({ code: 'custom', message: 'toolUse needs toolUseId, name and input' });
+  else if ('toolResult' in block && !toolResultSchema.safeParse(block.toolResult).success) ctx.addIssue({ code: 'custom', message: 'toolResult needs toolUseId and content' });
+});
+const cachePointSchema = z.object({ cachePoint: z.object({ type: z.string() }) });
+
 const converseSchema = z.object({
-  messages: z.array(z.object({ role: z.string(), content: z.array(z.record(z.string(), z.unknown())) })).min(1),
-  system: z.array(z.object({ text: z.string() })).optional(),
+  messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.array(contentBlockSchema).min(1) })).min(1),
+  system: z.array(z.union([z.object({ text: z.string() }), cachePointSchema])).optional(),
   toolConfig: z
     .object({
-      tools: z.array(z.object({ toolSpec: z.object({ name: z.string(), inputSchema: z.object({ json: z.unknown() }) }) })),
+      tools: z.array(
+        z.union([
+          z.object({ toolSpec: z.object({ name: z.string().min(1).max(64), description: z.string().optional(), inputSchema: z.object({ json: z.unknown() }) }) }),
+          cachePointSchema,
+        ]),
+      ),
       toolChoice: z.unknown().optional(),
     })
     .optional(),
   inferenceConfig: z.object({ maxTokens: z.number().int().positive().optional(), temperature: z.number().optional() }).optional(),
 });
+
+type ConverseRequest = z.infer<typeof converseSchema>;
+
+/** One content block of an answer; a tool use carries the input Converse sends and the string ConverseStream streams. */
+type AnswerBlock = { toolUse: { toolUseId: string; name: string; input: unknown }; streamedInput: string } | { text: string };
+
+interface Answer {
+  blocks: AnswerBlock[];
+  inputTokens: number;
+  outputTokens: number;
+  /** ConverseStream: about this many characters per delta (at most 8 deltas a block). */
+  pieceChars: number;
+}
+
+const stopReasonOf = (answer: Answer) => (answer.blocks.some((b) => 'toolUse' in b) ? 'tool_use' : 'end_turn');
+
+/** A block's streamed body in at most 8 pieces of about `size` characters (one piece when empty). */
+function pieces(body: string, size: number): string[] {
+  const count = Math.max(1, Math.min(8, Math.ceil(body.length / size)));
+  const each = Math.ceil(body.length / count);
+  return Array.from({ length: count }, (_, i) => body.slice(i * each, (i + 1) * each));
+}
 
 const imageSchema = z.object({
   taskType: z.enum(['TEXT_IMAGE', 'IMAGE_VARIATION']),
@@ -117,7 +172,9 @@ const imageSchema = z.object({
 
 export class LocalBedrockServer {
   readonly knobs: BedrockKnobs = { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0, streamFailures: [] };
-  readonly counters: BedrockCounters = { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0 };
+  readonly counters: BedrockCounters = { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0, agentCalls: 0 };
+  /** The offline agent model's answers since reset, in order. */
+  readonly agentReplies: AgentReplyRecord[] = [];
   readonly events = new EventEmitter<BedrockServerEvents>();
   private readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
@@ -155,7 +212,8 @@ export class LocalBedrockServer {
   /** Resets knobs and counters between tests. */
   reset(): void {
     Object.assign(this.knobs, { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0, streamFailures: [] });
-    Object.assign(this.counters, { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0 });
+    Object.assign(this.counters, { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0, agentCalls: 0 });
+    this.agentReplies.length = 0;
     this.events.removeAllListeners();
   }
 
@@ -236,8 +294,8 @@ export class LocalBedrockServer {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(
         JSON.stringify({
-          output: { message: { role: 'assistant', content: [answer.toolName ? { toolUse: { toolUseId: 'tooluse_local', name: answer.toolName, input: answer.input } } : { text: answer.text }] } },
-          stopReason: answer.toolName ? 'tool_use' : 'end_turn',
+          output: { message: { role: 'assistant', content: answer.blocks.map((b) => ('toolUse' in b ? { toolUse: b.toolUse } : { text: b.text })) } },
+          stopReason: stopReasonOf(answer),
           usage: { inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, totalTokens: answer.inputTokens + answer.outputTokens },
           metrics: { latencyMs: this.knobs.latencyMs },
         }),
@@ -247,14 +305,19 @@ export class LocalBedrockServer {
     return this.stream(answer, res);
   }
 
-  /** What the "model" says: a tool call with the structured result, or text. */
-  private answer(request: z.infer<typeof converseSchema>): { toolName?: string; input?: unknown; streamedInput?: string; text: string; inputTokens: number; outputTokens: number } {
+  /**
+   * What the "model" says: for the story agent's conversations, the offline agent model's tool
+   * calls or text; else a tool call with the structured result of the prompt's task, or text.
+   */
+  private answer(request: ConverseRequest): Answer {
     const prompt = request.messages
       .flatMap((msg) => msg.content)
       .map((c) => (typeof c.text === 'string' ? c.text : ''))
       .join('\n');
     const inputTokens = Math.ceil(prompt.length / 4);
     const line = prompt.split('\n').find((l) => l.startsWith(TASK_JSON_MARKER));
+    const toolNames = (request.toolConfig?.tools ?? []).flatMap((t) => ('toolSpec' in t ? [t.toolSpec.name] : []));
+    if (!line && toolNames.includes(AGENT_TOOL.writeStory)) return this.agentAnswer(request, toolNames, inputTokens);
     let result: unknown = { note: 'no task in the prompt' };
     if (line) {
       const task = JSON.parse(line.slice(TASK_JSON_MARKER.length)) as TextTask;
@@ -266,13 +329,27 @@ export class LocalBedrockServer {
     // Broken JSON: the model ignores the tool and answers with prose-wrapped, cut-off JSON.
     const broken = !malformed && this.knobs.brokenJson > 0;
     if (broken) this.knobs.brokenJson -= 1;
-    const toolName = broken ? undefined : request.toolConfig?.tools[0]?.toolSpec.name;
+    const toolName = broken ? undefined : toolNames[0];
     // Malformed: a wrong shape where the wire carries a JSON document (Converse toolUse.input),
     // broken JSON where it carries a string (ConverseStream tool input deltas, text).
     const input = malformed ? { unexpected: 'shape' } : result;
     const streamedInput = malformed ? JSON.stringify(result).slice(0, 40) : JSON.stringify(result);
     const answerText = broken ? `Here is the JSON you asked for: ${JSON.stringify(result).slice(0, 60)}` : text;
-    return { toolName, input, streamedInput, text: answerText, inputTokens, outputTokens: Math.ceil(answerText.length / 4) };
+    const block: AnswerBlock = toolName ? { toolUse: { toolUseId: 'tooluse_local', name: toolName, input }, streamedInput } : { text: answerText };
+    return { blocks: [block], inputTokens, outputTokens: Math.ceil(answerText.length / 4), pieceChars: 200 };
+  }
+
+  /** The story agent's model: the offline agent model decides from the conversation and the tools. */
+  private agentAnswer(request: ConverseRequest, tools: string[], inputTokens: number): Answer {
+    const system = (request.system ?? []).flatMap((b) => ('text' in b ? [{ text: b.text }] : []));
+    const reply = agentReply({ system, messages: request.messages, tools }, toolUseIds(request.messages));
+    this.counters.agentCalls += 1;
+    this.agentReplies.push({ kind: reply.kind, tools: reply.kind === 'tool' ? reply.calls.map((c) => c.name) : [] });
+    const blocks: AnswerBlock[] =
+      reply.kind === 'tool' ? reply.calls.map((c) => ({ toolUse: { toolUseId: c.toolUseId, name: c.name, input: c.input }, streamedInput: JSON.stringify(c.input) })) : [{ text: reply.text }];
+    const outputChars = blocks.reduce((n, b) => n + ('toolUse' in b ? b.streamedInput.length : b.text.length), 0);
+    // Text in small pieces, as a model writes it.
+    return { blocks, inputTokens, outputTokens: Math.ceil(outputChars / 4), pieceChars: 40 };
   }
 
   private frame(res: http2.Http2ServerResponse, eventType: string, payload: unknown): boolean {
@@ -287,7 +364,7 @@ export class LocalBedrockServer {
     return res.write(bytes);
   }
 
-  private async stream(answer: ReturnType<LocalBedrockServer['answer']>, res: http2.Http2ServerResponse): Promise<void> {
+  private async stream(answer: Answer, res: http2.Http2ServerResponse): Promise<void> {
     if (!(await this.wait(this.knobs.firstTokenMs, res))) {
       this.abort('converse-stream');
       return;
@@ -295,38 +372,43 @@ export class LocalBedrockServer {
     const streamFailure = this.knobs.streamFailures.shift();
     res.writeHead(200, { 'Content-Type': 'application/vnd.amazon.eventstream', 'x-amzn-RequestId': `local-${Date.now()}` });
     this.frame(res, 'messageStart', { role: 'assistant' });
-    const tool = answer.toolName !== undefined;
-    this.frame(res, 'contentBlockStart', { contentBlockIndex: 0, start: tool ? { toolUse: { toolUseId: 'tooluse_local', name: answer.toolName } } : {} });
-    const body = tool ? (answer.streamedInput ?? '') : answer.text;
-    const pieces = Math.max(1, Math.min(8, Math.ceil(body.length / 200)));
-    const size = Math.ceil(body.length / pieces);
-    for (let i = 0; i < pieces; i++) {
-      const part = body.slice(i * size, (i + 1) * size);
-      this.frame(res, 'contentBlockDelta', { contentBlockIndex: 0, delta: tool ? { toolUse: { input: part } } : { text: part } });
-      if (i === 0 && streamFailure) {
-        this.counters.errors += 1;
-        const type = `${streamFailure.charAt(0).toLowerCase()}${streamFailure.slice(1)}`;
-        res.end(
-          codec.encode({
-            headers: {
-              ':message-type': { type: 'string', value: 'exception' },
-              ':exception-type': { type: 'string', value: type },
-              ':content-type': { type: 'string', value: 'application/json' },
-            },
-            body: new Uint8Array(Buffer.from(JSON.stringify({ message: `${streamFailure} (scripted by the local Bedrock server, mid-stream)` }), 'utf8')),
-          }),
-        );
-        return;
+    const bodies = answer.blocks.map((b) => pieces('toolUse' in b ? b.streamedInput : b.text, answer.pieceChars));
+    // `latencyMs` is spread over every delta of every block.
+    const deltaMs = this.knobs.latencyMs / Math.max(1, bodies.reduce((n, p) => n + p.length, 0));
+    let sent = 0;
+    for (const [index, block] of answer.blocks.entries()) {
+      const tool = 'toolUse' in block ? block.toolUse : undefined;
+      this.frame(res, 'contentBlockStart', { contentBlockIndex: index, start: tool ? { toolUse: { toolUseId: tool.toolUseId, name: tool.name } } : {} });
+      for (const part of bodies[index] ?? []) {
+        this.frame(res, 'contentBlockDelta', { contentBlockIndex: index, delta: tool ? { toolUse: { input: part } } : { text: part } });
+        sent += 1;
+        if (sent === 1 && streamFailure) return this.streamException(res, streamFailure);
+        if (!(await this.wait(deltaMs, res))) {
+          this.abort('converse-stream');
+          return;
+        }
       }
-      if (!(await this.wait(this.knobs.latencyMs / pieces, res))) {
-        this.abort('converse-stream');
-        return;
-      }
+      this.frame(res, 'contentBlockStop', { contentBlockIndex: index });
     }
-    this.frame(res, 'contentBlockStop', { contentBlockIndex: 0 });
-    this.frame(res, 'messageStop', { stopReason: tool ? 'tool_use' : 'end_turn' });
+    this.frame(res, 'messageStop', { stopReason: stopReasonOf(answer) });
     this.frame(res, 'metadata', { usage: { inputTokens: answer.inputTokens, outputTokens: answer.outputTokens, totalTokens: answer.inputTokens + answer.outputTokens }, metrics: { latencyMs: this.knobs.firstTokenMs + this.knobs.latencyMs } });
     res.end();
+  }
+
+  /** A scripted mid-stream failure: an event-stream `exception` message (`:exception-type` e.g. `throttlingException`), then the end. */
+  private streamException(res: http2.Http2ServerResponse, failure: BedrockErrorName): void {
+    this.counters.errors += 1;
+    const type = `${failure.charAt(0).toLowerCase()}${failure.slice(1)}`;
+    res.end(
+      codec.encode({
+        headers: {
+          ':message-type': { type: 'string', value: 'exception' },
+          ':exception-type': { type: 'string', value: type },
+          ':content-type': { type: 'string', value: 'application/json' },
+        },
+        body: new Uint8Array(Buffer.from(JSON.stringify({ message: `${failure} (scripted by the local Bedrock server, mid-stream)` }), 'utf8')),
+      }),
+    );
   }
 
   private async invoke(modelId: string, body: unknown, res: http2.Http2ServerResponse): Promise<void> {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { HttpError, unauthorized } from '../core/errors';
+import { HttpError, notFound, unauthorized } from '../core/errors';
 import { routesAt, type LambdaName, type Route } from '../core/routes';
 import type { StreamingHandler } from '../lambda/runtime';
 import { claimsAsStrings, type TokenVerifier } from '../platform/auth';
@@ -23,6 +23,8 @@ export interface GatewayOptions {
   routes: readonly Route[];
   handlers: Record<LambdaName, StreamingHandler>;
   verifier: TokenVerifier;
+  /** The story agent's request handler (its Express app), for the routes without a Lambda. */
+  agent?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
 async function handle(opts: GatewayOptions, req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<void> {
@@ -35,11 +37,18 @@ async function handle(opts: GatewayOptions, req: http.IncomingMessage, res: http
   }
   const match = findRoute(opts.routes, method, url.pathname);
   if ('error' in match) throw match.error;
+  const lambda = match.route.lambda;
+  if (!lambda) {
+    // The agent's own routes: to the story agent, as the ALB forwards them (it verifies the token itself).
+    if (!opts.agent) throw notFound(`No route for ${method} ${url.pathname}: the story agent does not run here`);
+    opts.agent(req, res);
+    return;
+  }
   const claims = match.route.access === 'public' ? undefined : await opts.verifier.verify(req.headers.authorization);
   if (match.route.access !== 'public' && !claims) throw unauthorized();
   const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const event = restEvent({ route: match.route, path: url.pathname, headers, query: Object.fromEntries(url.searchParams), params: match.params, body: await readBody(req, GATEWAY_MAX_BODY, tooLarge), claims: claims && claimsAsStrings(claims), requestId, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' });
-  const out = await invokeStreaming(opts.handlers[match.route.lambda], event, { requestId, functionName: match.route.lambda });
+  const out = await invokeStreaming(opts.handlers[lambda], event, { requestId, functionName: lambda });
   res.on('close', () => res.writableFinished || out.abort());
   res.writeHead(out.statusCode, out.headers);
   res.flushHeaders();

@@ -2,11 +2,12 @@
  * The providers of the local platform and the tests: the AWS ones (pointed at local protocol
  * servers when configured) plus the offline engines, which never ship in a deployed bundle.
  */
-import type { ImageModel, TextModel } from '../core/ports';
+import type { ImageModel, TextModel, WebSearch } from '../core/ports';
 import type { Config } from '../platform/config';
 import { createPlatform, type Platform, type PlatformParts } from '../platform/platform';
 import { AWS_IMAGE } from '../platform/image-providers';
 import { speechVoices, type ProviderEntry, type ProviderSet, type SpeechProviderEntry } from '../platform/providers';
+import { AWS_SEARCH } from '../platform/search-providers';
 import { AWS_SPEECH } from '../platform/speech-providers';
 import { OFFLINE_MAX_CHARS, OFFLINE_VOICE_IDS, speechThreads } from '../offline/speech-voices';
 import { AWS_TEXT } from '../platform/text-providers';
@@ -36,6 +37,17 @@ export const OFFLINE_SPEECH: SpeechProviderEntry = {
     return new OfflineSpeechSynthesizer(new EspeakPool({ threads: speechThreads(config.speech.concurrency), timeoutMs: config.models.timeoutMs }), speechVoices(config, OFFLINE_SPEECH));
   },
 };
+
+export const OFFLINE_SEARCH: ProviderEntry<WebSearch> = {
+  provider: 'offline-search-index',
+  async load() {
+    const { OfflineSearchIndex } = await import('../offline/search-index.js');
+    return new OfflineSearchIndex();
+  },
+};
+
+/** The web search engines of the local platform: the offline search index and DuckDuckGo. */
+export const LOCAL_SEARCH = { offline: OFFLINE_SEARCH, ...AWS_SEARCH };
 
 export const LOCAL_PROVIDERS: ProviderSet = {
   text: { offline: OFFLINE_TEXT, ...AWS_TEXT },

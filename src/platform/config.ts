@@ -100,6 +100,10 @@ const envSchema = z.object({
   STORY42_LOG_FORMAT: choice('STORY42_LOG_FORMAT', LOG_FORMATS, 'json'),
   STORY42_METRICS: choice('STORY42_METRICS', ['on', 'off'] as const, 'on'),
   STORY42_ENVIRONMENT: z.string().trim().max(64).optional(),
+  STORY42_AGENT_MODEL: z.string().trim().min(3).max(200).optional(),
+  STORY42_AGENT_BEDROCK_ENDPOINT: optionalUrl('STORY42_AGENT_BEDROCK_ENDPOINT'),
+  STORY42_AGENT_MAX_TURNS: int('STORY42_AGENT_MAX_TURNS', 1, 50, 12),
+  STORY42_AGENT_TURN_TIMEOUT_MS: int('STORY42_AGENT_TURN_TIMEOUT_MS', 1000, 3_600_000, 900_000),
 });
 
 export interface Config {
@@ -139,6 +143,11 @@ export interface Config {
   environmentName?: string;
   /** Web search (the story agent's `web_search` tool): see `loadSearchConfig`. */
   search: SearchConfig;
+  /**
+   * The story agent: its Bedrock model (one of the allowed models; default the first), where
+   * it reaches Bedrock (default: where the text models do), and its bounds per message.
+   */
+  agent: { modelId: string; endpoint?: string; maxTurns: number; turnTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -171,6 +180,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError('Invalid configuration:\n  - STORY42_SPEECH_VOICES must list 2 to 32 distinct voice ids (letters, digits, "_", ".", "+", "-"), comma-separated');
   }
   if (allowedModels.length === 0) throw new ConfigError('Invalid configuration:\n  - STORY42_ALLOWED_MODELS must list at least one model id');
+  const agentModel = e.STORY42_AGENT_MODEL ? (e.STORY42_AGENT_MODEL.startsWith('bedrock/') ? e.STORY42_AGENT_MODEL : `bedrock/${e.STORY42_AGENT_MODEL}`) : (allowedModels[0] as string);
+  if (!allowedModels.includes(agentModel)) {
+    throw new ConfigError(`Invalid configuration:\n  - STORY42_AGENT_MODEL must be one of the allowed models: ${allowedModels.join(', ')} (got "${e.STORY42_AGENT_MODEL}")`);
+  }
   let auth: Config['auth'];
   if (e.STORY42_COGNITO_CLIENT_ID && (e.STORY42_COGNITO_ISSUER || e.STORY42_COGNITO_USER_POOL_ID)) {
     const issuer = e.STORY42_COGNITO_ISSUER ?? `https://cognito-idp.${region}.amazonaws.com/${e.STORY42_COGNITO_USER_POOL_ID}`;
@@ -220,6 +233,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metrics: e.STORY42_METRICS === 'on',
     environmentName: e.STORY42_ENVIRONMENT || undefined,
     search: loadSearchConfig(env),
+    agent: {
+      modelId: agentModel.replace(/^bedrock\//, ''),
+      endpoint: e.STORY42_AGENT_BEDROCK_ENDPOINT ?? e.STORY42_BEDROCK_ENDPOINT,
+      maxTurns: e.STORY42_AGENT_MAX_TURNS,
+      turnTimeoutMs: e.STORY42_AGENT_TURN_TIMEOUT_MS,
+    },
   };
 }
 

@@ -34,6 +34,9 @@ export function callerFromClaims(claims: unknown): Caller {
   return { sub: c.sub, email: c.email ?? '', username: c['cognito:username'] ?? c.sub, groups };
 }
 
+/** How often a quiet event stream gets a comment line. */
+export const SSE_KEEP_ALIVE_MS = 15_000;
+
 export const CORS_HEADERS: Record<string, string> = { 'Access-Control-Allow-Origin': CORS_ALLOW_ORIGIN, 'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS };
 
 /** The answer to a CORS preflight on a path whose routes have these methods. */
@@ -122,6 +125,7 @@ export async function serveRoute(platform: Platform, call: DoorCall, sink: Respo
   await telemetry.withRequest({ request_id: requestId, route: route.name }, async () => {
     const sse = route.streams && wantsEventStream(call.accept);
     let sent = false;
+    let keepAlive: NodeJS.Timeout | undefined;
     try {
       const caller = route.access === 'public' ? undefined : callerFromClaims(call.claims);
       if (caller) telemetry.setRequestKeys({ sub: caller.sub });
@@ -135,6 +139,9 @@ export async function serveRoute(platform: Platform, call: DoorCall, sink: Respo
           if (!call.signal.aborted) sink.write(sseFrame(event, data));
         };
         send('progress', { stage: 'accepted', detail: route.name });
+        // A comment line every 15 s keeps proxies and the ALB from closing a quiet stream (a turn
+        // of the agent can think, draw or speak for a while without an event).
+        keepAlive = setInterval(() => call.signal.aborted || sink.write(': keep-alive\n\n'), SSE_KEEP_ALIVE_MS);
         ctx.onProgress = (e) => send(...progressFrame(e));
         send('result', wrap(await route.handle(platform.services, { body, query: call.query, params: call.params }, ctx)));
       } else {
@@ -160,6 +167,7 @@ export async function serveRoute(platform: Platform, call: DoorCall, sink: Respo
         }
       }
     } finally {
+      clearInterval(keepAlive);
       sink.end();
       // One access line per call; health checks and the API description only at debug level (load balancers poll them).
       telemetry.log(status >= 500 ? 'warn' : route.access === 'public' ? 'debug' : 'info', 'request', { status, ms: Date.now() - started, stream: sse });

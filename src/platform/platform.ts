@@ -13,6 +13,7 @@ import { ROUTES, type Route, type RouteServices } from '../core/routes';
 import { StoryService } from '../core/story-service';
 import type { Config } from './config';
 import { modelsFor, type ProviderSet } from './providers';
+import type { AgentWiring } from './agent-wiring';
 import { PlatformTelemetry } from './telemetry';
 
 export interface Platform {
@@ -41,6 +42,8 @@ export interface PlatformParts {
   service?: string;
   /** Extra fields for GET /health (never ids or secrets: it answers without a token). */
   health?: () => Record<string, unknown>;
+  /** The story agent (`agentWiring` in agent-wiring.ts): given, this platform serves the agent's routes (the Express agent, `npm start`). */
+  agent?: AgentWiring;
 }
 
 export function telemetryFor(config: Config, service: string): PlatformTelemetry {
@@ -78,9 +81,11 @@ export function createPlatform(config: Config, providers: ProviderSet, parts: Pl
   const services: RouteServices = {
     story,
     jobs,
-    health: () => ({ status: 'ok', node: process.version, providers: story.provider, counters: Object.fromEntries(telemetry.counters), ...(parts.health?.() ?? {}) }),
+    agent: undefined,
+    health: () => ({ status: 'ok', node: process.version, providers: story.provider, ...(services.agent ? { agent: services.agent.model } : {}), counters: Object.fromEntries(telemetry.counters), ...(parts.health?.() ?? {}) }),
     openapi: () => (openapi ??= buildOpenApi(routes)),
   };
+  if (parts.agent) services.agent = parts.agent({ config, telemetry, sessions, services });
   return {
     config,
     story,

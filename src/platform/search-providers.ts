@@ -1,22 +1,17 @@
 /**
- * The web search engine the config names: the offline search index (`offline`, the default)
- * or DuckDuckGo with the shared DynamoDB cache (`duckduckgo`). The implementation is loaded
+ * The web search engine the config names: DuckDuckGo with the shared DynamoDB cache
+ * (`duckduckgo`), or — on the local platform only — the offline search index (`offline`). The implementation is loaded
  * with `import()` on first use, so a bundle carries each in its own chunk and a process loads
  * only the configured one.
  */
 import type { SearchAnswer, Telemetry, WebSearch, WebSearchOptions } from '../core/ports';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import { Deferred, type ProviderEntry } from './providers';
 
-/** The engines, each loaded on first use. */
-const SEARCH_ENGINES: Record<Config['search']['provider'], ProviderEntry<WebSearch>> = {
-  offline: {
-    provider: 'offline-search-index',
-    async load() {
-      const { OfflineSearchIndex } = await import('../offline/search-index.js');
-      return new OfflineSearchIndex();
-    },
-  },
+/** The engines a deployed agent ships: DuckDuckGo, loaded on first use (the offline index is the local platform's, `src/local/providers.ts`). */
+export type SearchEngines = Partial<Record<Config['search']['provider'], ProviderEntry<WebSearch>>>;
+
+export const AWS_SEARCH: SearchEngines = {
   duckduckgo: {
     provider: 'duckduckgo',
     async load(config, telemetry) {
@@ -64,7 +59,11 @@ class DeferredWebSearch implements WebSearch {
   }
 }
 
-/** The configured web search (not loaded until the first search). */
-export function webSearchFor(config: Config, telemetry: Telemetry): WebSearch {
-  return new DeferredWebSearch(SEARCH_ENGINES[config.search.provider], config, telemetry);
+/** The configured web search among `engines` (not loaded until the first search); an engine this process does not ship is a ConfigError. */
+export function webSearchFor(config: Config, telemetry: Telemetry, engines: SearchEngines = AWS_SEARCH): WebSearch {
+  const entry = engines[config.search.provider];
+  if (!entry) {
+    throw new ConfigError(`Invalid configuration:\n  - STORY42_SEARCH_PROVIDER=${config.search.provider} is not available here; choose one of: ${Object.keys(engines).join(', ')}`);
+  }
+  return new DeferredWebSearch(entry, config, telemetry);
 }

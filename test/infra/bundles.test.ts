@@ -210,7 +210,8 @@ describe('container bundles', () => {
 
   it('the agent bundle starts on PORT on Node 24 and answers GET /health with {"status":"ok"}', async () => {
     const port = await freePort();
-    const env = { ...OFFLINE_ENV, STORY42_COGNITO_USER_POOL_ID: 'us-west-2_bundle', STORY42_COGNITO_CLIENT_ID: 'bundle-client', PORT: String(port) };
+    // As the stack configures it: DuckDuckGo search with its cache table (a deployed agent has no offline index).
+    const env = { ...OFFLINE_ENV, STORY42_COGNITO_USER_POOL_ID: 'us-west-2_bundle', STORY42_COGNITO_CLIENT_ID: 'bundle-client', PORT: String(port), STORY42_SEARCH_PROVIDER: 'duckduckgo', STORY42_SEARCH_CACHE_TABLE: 'bundle-search-cache' };
     const child = spawn(process.execPath, [isolatedBundle('story-agent')], { cwd: isolated, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -220,7 +221,7 @@ describe('container bundles', () => {
         res = await fetch(`http://127.0.0.1:${port}${routeNamed('health').path}`).then(async (r) => ({ status: r.status, body: (await r.json()) as unknown }), () => undefined);
         if (!res) await new Promise((r) => setTimeout(r, 50));
       }
-      expect([res, stderr]).toEqual([{ status: 200, body: expect.objectContaining({ status: 'ok', node: expect.stringMatching(/^v24\./) }) }, stderr]);
+      expect([res, stderr]).toEqual([{ status: 200, body: expect.objectContaining({ status: 'ok', node: expect.stringMatching(/^v24\./), agent: 'bedrock/us.amazon.nova-pro-v1:0' }) }, stderr]);
     } finally {
       child.kill('SIGTERM');
     }
