@@ -19,6 +19,8 @@ export interface AgentOptions {
 const sinkOver = (res: Response): ResponseSink => ({ start: (status, headers) => void res.writeHead(status, headers).flushHeaders(), write: (chunk) => void res.write(chunk), end: () => void res.end() });
 const firstValues = (query: Record<string, unknown>) => Object.fromEntries(Object.entries(query).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : typeof v === 'string' ? v : undefined]));
 
+const EXPRESS_METHOD = { GET: 'get', POST: 'post', PUT: 'put', DELETE: 'delete' } as const satisfies Record<Route['method'], string>;
+
 export function createAgentApp({ platform, verifier }: AgentOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -39,7 +41,7 @@ export function createAgentApp({ platform, verifier }: AgentOptions): express.Ex
   };
   const rawBody = express.raw({ type: () => true, limit: platform.config.maxBodyBytes });
   for (const route of routes) {
-    app[route.method === 'GET' ? 'get' : route.method === 'POST' ? 'post' : 'delete'](expressPath(route), authenticate(route), rawBody, serve(route));
+    app[EXPRESS_METHOD[route.method]](expressPath(route), authenticate(route), rawBody, serve(route));
   }
   for (const path of new Set(routes.map(expressPath))) {
     const preflight = preflightHeaders(routes.filter((r) => expressPath(r) === path));

@@ -18,6 +18,9 @@
  *      story model and the image model all the local Bedrock server with per-call latency L):
  *      time to the first picture and in all, as multiples of L, beside the separate routes
  *      (outline, story, images) in the same run.
+ *  (g) prompts: S3 requests per TTL window per process under 200 concurrent story requests (the
+ *      prompt cache's goal: one conditional GET per prompt per window), and the added latency of
+ *      a cached prompt read beside a plain Map lookup in the same run.
  */
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -28,9 +31,15 @@ import express from 'express';
 import { EspeakPool, OfflineSpeechSynthesizer } from '../src/offline/speech';
 import { speechThreads } from '../src/offline/speech-voices';
 import { LocalBedrockServer } from '../src/local/bedrock-server';
-import { localStoryAgent, serveGateway } from '../src/local/platform';
+import { serveGateway } from '../src/local/platform';
+import { localStoryAgent } from '../src/local/story-agent';
 import { DEMO_USER, freePort, idTokenFor, startLocalServices } from '../src/local/services';
 import { loadConfig } from '../src/platform/config';
+import { s3Client } from '../src/aws/clients';
+import { S3PromptSource } from '../src/aws/s3-prompt-source';
+import { promptTextProblem } from '../src/core/prompt-catalogue';
+import { CachedPromptService } from '../src/core/prompt-service';
+import { bundledPromptsFor } from '../src/platform/prompt-wiring';
 import { createLocalPlatform } from '../src/local/providers';
 import { PlatformTelemetry } from '../src/platform/telemetry';
 import { measureLambdaInit, type InitRow } from './lambda-init';
@@ -54,7 +63,10 @@ prints, measured side by side in one run:
       the time to the first section's audio (its SSE event) against the whole narration;
   (f) the story agent making a 6-panel illustrated story in one message, every model call (the
       agent's own, the story's, each picture's) through the local Bedrock server with latency
-      L: the first picture and the whole turn as multiples of L, beside the separate routes.
+      L: the first picture and the whole turn as multiples of L, beside the separate routes;
+  (g) the prompt cache: S3 requests per TTL window under BENCH_PROMPT_REQUESTS concurrent
+      story requests (one process; the windows are the cache's clock, moved by the bench), and
+      the µs per cached prompt read beside a plain Map lookup (BENCH_PROMPT_GETS reads each).
 Scratch data goes to .tmp/bench-* and is removed at the end.
 
 Arguments: none.  -h, --help  prints this text.
@@ -68,14 +80,16 @@ Environment:
   BENCH_INIT_RUNS           fresh processes per bundle in (d), median reported (default 7)
   BENCH_SPEECH_CONCURRENCY  sections narrated at once in (e) (default: this machine's cores, at least 2)
   BENCH_AGENT_LATENCY_MS    local Bedrock per-call latency L in (f) (default 600)
-  BENCH_SECTIONS            which sections to run, e.g. "d" or "a,b" (default a,b,c,d,e,f)
+  BENCH_PROMPT_REQUESTS     concurrent story requests per TTL window in (g) (default 200)
+  BENCH_PROMPT_GETS         cached prompt reads (and Map lookups) timed in (g) (default 1000000)
+  BENCH_SECTIONS            which sections to run, e.g. "d" or "a,b" (default a,b,c,d,e,f,g)
 `;
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const LATENCY_MS = Number(process.env.BENCH_IMAGE_LATENCY_MS ?? 400);
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'a,b,c,d,e,f').split(',').map((x) => x.trim()));
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'a,b,c,d,e,f,g').split(',').map((x) => x.trim()));
 const SPEECH_CONCURRENCY = Number(process.env.BENCH_SPEECH_CONCURRENCY ?? Math.max(2, availableParallelism()));
 
 interface LoadResult {
@@ -402,6 +416,98 @@ async function sectionF(services: Services, auth: Auth): Promise<string[]> {
   }
 }
 
+/** (g) the prompt cache: S3 requests per TTL window under concurrent story requests, and the cost of a cached read. */
+async function sectionG(services: Services, auth: Auth): Promise<string[]> {
+  const N = Number(process.env.BENCH_PROMPT_REQUESTS ?? 200);
+  const GETS = Number(process.env.BENCH_PROMPT_GETS ?? 1_000_000);
+  const config = loadConfig(services.env);
+  const bucket = config.promptsBucket;
+  if (!bucket) throw new Error('the local services set no prompts bucket');
+  // Every request the prompt source sends (each attempt), as it leaves: counted by the SDK's middleware stack.
+  const sent: Array<{ key: string; conditional: boolean; status: number }> = [];
+  const client = s3Client(config);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { path?: string; headers?: Record<string, string> };
+      const entry = { key: decodeURIComponent(request.path ?? '').replace(`/${bucket}/`, ''), conditional: Boolean(request.headers?.['if-none-match']), status: 0 };
+      sent.push(entry);
+      try {
+        const out = await next(args);
+        entry.status = (out.response as { statusCode?: number }).statusCode ?? 0;
+        return out;
+      } catch (err) {
+        entry.status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? -1;
+        throw err;
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'benchCountPromptRequests' },
+  );
+  const source = new S3PromptSource(client, bucket, { history: config.prompts.history });
+  const clock = { t: Date.now(), now: () => clock.t };
+  const prompts = new CachedPromptService({ source, bundled: bundledPromptsFor(config), ttlMs: config.prompts.cacheTtlMs, clock, telemetry: quiet(), check: promptTextProblem });
+  const gw = await serveGateway(createLocalPlatform(config, { telemetry: quiet(), prompts }));
+  const base = { genre: 'fantasy', reading_level: 'grade 3', tone: 'warm', story_type: 'visual', panels: 6, number_of_speakers: 3, user_input_description: 'A fox and an owl look for the moon' };
+  let bursts = 0;
+  const burst = async (label: string) => {
+    bursts += 1;
+    sent.length = 0;
+    const t0 = performance.now();
+    const statuses = await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const res = await fetch(`${gw.url}/generate-story-outline`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ ...base, job_id: `bench-prompts-${bursts}-${i}` }) });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    const errors = statuses.filter((s) => s !== 200).length;
+    const perPrompt = new Map<string, string[]>();
+    for (const r of sent) perPrompt.set(r.key, [...(perPrompt.get(r.key) ?? []), `${r.conditional ? 'conditional ' : ''}${r.status}`]);
+    const detail = [...perPrompt.entries()].map(([k, v]) => `${k.replace(/^prompts\//, '')}: ${v.join(', ')}`).join('; ');
+    return `      ${label.padEnd(41)} ${String(sent.length).padStart(2)} S3 requests for ${N} requests (${fmt(performance.now() - t0, 0)} ms, errors ${errors})  [${detail}]`;
+  };
+  const outlineKey = 'prompts/story-writer/outline.md';
+  const rows: string[] = [];
+  try {
+    rows.push(await burst('window 1 (cold cache)'));
+    rows.push(await burst('window 1 again (cached)'));
+    clock.t += config.prompts.cacheTtlMs;
+    rows.push(await burst('window 2 (TTL passed, prompts unchanged)'));
+    const current = await source.get(outlineKey);
+    if (current.kind !== 'found') throw new Error('the outline prompt is not in the local prompts bucket');
+    await source.put(outlineKey, `${current.text}\n`);
+    clock.t += config.prompts.cacheTtlMs;
+    rows.push(await burst('window 3 (TTL passed, outline changed)'));
+    await source.put(outlineKey, current.text);
+  } finally {
+    await gw.stop();
+  }
+
+  // The cost of a cached read: the same loop over the prompt service and over a plain Map.
+  const reader = new CachedPromptService({ source, bundled: bundledPromptsFor(config), ttlMs: Number.MAX_SAFE_INTEGER, clock, telemetry: quiet() });
+  const first = await reader.get('story-writer', 'system');
+  const map = new Map([['prompts/story-writer/system.md', first]]);
+  const viaMap = async (key: string) => map.get(key);
+  const time = async (fn: () => Promise<unknown>) => {
+    for (let i = 0; i < 50_000; i++) await fn(); // warm (JIT)
+    const t0 = performance.now();
+    for (let i = 0; i < GETS; i++) await fn();
+    return ((performance.now() - t0) * 1000) / GETS;
+  };
+  let cached = Number.POSITIVE_INFINITY;
+  let mapped = Number.POSITIVE_INFINITY;
+  // Alternating, the faster of three each.
+  for (let round = 0; round < 3; round++) {
+    cached = Math.min(cached, await time(() => reader.get('story-writer', 'system')));
+    mapped = Math.min(mapped, await time(() => viaMap('prompts/story-writer/system.md')));
+  }
+  return [
+    `(g) prompts: S3 requests per TTL window (one process, cache TTL ${config.prompts.cacheTtlMs} ms; ${N} concurrent POST /generate-story-outline per burst, each using 2 prompts)`,
+    ...rows,
+    `    goal: 1 GET per prompt per window, conditional (a 304) once the prompt is cached; the read loop below made ${reader.stats.fetches} S3 request(s) in all`,
+    `    cached read (await prompts.get): ${fmt(cached, 3)} µs per get   plain Map lookup (await, same loop): ${fmt(mapped, 3)} µs   added: ${fmt(cached - mapped, 3)} µs per get  (${GETS} reads each, faster of 3)`,
+  ];
+}
+
 /** (d) Lambda bundles: size and module initialisation, lean beside the old shape. */
 async function sectionD(): Promise<string[]> {
   const rows: InitRow[] = await measureLambdaInit(INIT_RUNS);
@@ -421,7 +527,7 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..');
   mkdirSync(path.join(root, '.tmp'), { recursive: true });
   const lines = ['', `Story42 bench — ${new Date().toISOString()} — node ${process.version}, ${REQUESTS} requests, ${CONCURRENCY} concurrent`, ''];
-  if (['a', 'b', 'c', 'e', 'f'].some((x) => SECTIONS.has(x))) {
+  if (['a', 'b', 'c', 'e', 'f', 'g'].some((x) => SECTIONS.has(x))) {
     const dataDir = mkdtempSync(path.join(root, '.tmp', 'bench-'));
     const services = await startLocalServices({ dataDir, ports: { s3: await freePort(), dynamodb: await freePort(), cognito: await freePort() } });
     const stops: Array<() => Promise<void>> = [];
@@ -433,6 +539,7 @@ async function main(): Promise<void> {
       if (SECTIONS.has('c')) lines.push(...(await sectionC(services, auth, stops)), '');
       if (SECTIONS.has('e')) lines.push(...(await sectionE(services, auth)), '');
       if (SECTIONS.has('f')) lines.push(...(await sectionF(services, auth)), '');
+      if (SECTIONS.has('g')) lines.push(...(await sectionG(services, auth)), '');
     } finally {
       for (const s of stops.reverse()) await s();
       agent.destroy();

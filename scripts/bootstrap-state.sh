@@ -18,10 +18,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-help_requested "$@" && usage 0
-[ $# -ge 2 ] || usage
-case "$1" in -*) usage ;; esac
-ENV_NAME="$1"; REGION="$2"; shift 2
+env_region_args "$@"; set -- "${REST[@]+"${REST[@]}"}"
 DRY_RUN=0
 while [ $# -gt 0 ]; do
   case "$1" in --dry-run) DRY_RUN=1; shift ;; *) usage ;; esac

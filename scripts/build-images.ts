@@ -4,7 +4,7 @@
  * model provider under `chunks/`, loaded with `import()` only when the config names it. Also
  * writes the OpenAPI document for the static site (dist/site/openapi.json) and prints sizes.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { scriptArgs } from '../src/local/cli';
@@ -15,7 +15,8 @@ export const USAGE = `Usage: npm run build:images
 
 Bundles each container image's entry with esbuild (Node 24, ES modules, minified, one chunk per
 model provider; the local-only servers and the offline engines are never included) into
-dist/images/<image>/ — index.mjs plus chunks/ — exactly where the Dockerfiles in docker/ COPY
+dist/images/<image>/ — index.mjs plus chunks/, and prompts/ (the bundled prompts, the prompt
+service's fallback) — exactly where the Dockerfiles in docker/ COPY
 it from, writes dist/images/sizes.json and dist/site/openapi.json, and prints each size:
   story-text-regen   src/lambda/text-regen.ts
   story-image-regen  src/lambda/image-regen.ts
@@ -124,13 +125,16 @@ export async function buildImage(image: ImageName): Promise<BuiltImage> {
     // Prefer packages' ES module builds: esbuild tree-shakes them (the AWS SDK shrinks ~30%).
     mainFields: ['module', 'main'],
     // CommonJS dependencies inside an ES module bundle still call require() for Node built-ins.
-    banner: { js: "import { createRequire as __story42Require } from 'node:module'; const require = __story42Require(import.meta.url);" },
+    // `__story42BundleDir`: the bundle's folder, where src/platform/bundled-prompts.ts finds prompts/.
+    banner: { js: "import { createRequire as __story42Require } from 'node:module'; const require = __story42Require(import.meta.url); const __story42BundleDir = import.meta.dirname;" },
     logLevel: 'warning',
     plugins: [englishZodOnly],
     // Local-only servers are never part of a deployed image.
     external: ['s3rver', 'dynalite', 'cognito-local'],
   });
   const externals = new Set(Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)));
+  // The bundled prompts (the prompt service's fallback) next to the bundle.
+  cpSync(path.join(ROOT, 'prompts'), path.join(outdir, 'prompts'), { recursive: true });
   return { size: sizesOf(result.metafile, outdir), externals: [...externals].sort(), inputs: Object.keys(result.metafile.inputs).map((f) => path.relative(ROOT, path.resolve(ROOT, f.replace(/^[\w-]+:/, '')))) };
 }
 

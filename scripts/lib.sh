@@ -37,6 +37,17 @@ help_requested() {
   return 1
 }
 
+# env_region_args ARG...: every deploy script's start — usage on -h/--help or without
+# <env> <region> first; sets ENV_NAME and REGION, and REST to the arguments after them
+# (the caller continues with: set -- "${REST[@]+"${REST[@]}"}").
+env_region_args() {
+  help_requested "$@" && usage 0
+  [ $# -ge 2 ] || usage
+  case "$1" in -*) usage ;; esac
+  ENV_NAME="$1"; REGION="$2"; shift 2
+  REST=("$@")
+}
+
 # need TOOL...: fails early, naming every missing prerequisite.
 need() {
   local missing=()

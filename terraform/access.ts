@@ -3,6 +3,7 @@
  * the application code). The policy suite checks the synthesized roles against its own copy.
  */
 import type { SpeechProvider } from './environment';
+import { PROJECT_TABLES, type ProjectTable } from './foundation';
 import type { Statement } from './iam';
 
 export interface AccessTargets {
@@ -12,6 +13,10 @@ export interface AccessTargets {
   /** The story agent's web search cache (src/aws/search-cache.ts). */
   searchCacheTableArn: string;
   imagesBucketArn: string;
+  /** System prompts (`prompts/…`) and prompt cards' text (`<project_id>/<prompt_id>.txt`). */
+  promptsBucketArn: string;
+  /** The projects feature's tables (PROJECT_TABLES), by key. */
+  projectTableArns: Readonly<Record<ProjectTable, string>>;
   imageKeySecretArn: string;
   /** The external TTS API's key (`<prefix>/tts-api-key`): read only when narration uses it. */
   ttsKeySecretArn: string;
@@ -35,6 +40,23 @@ export type Workload = 'text-regen' | 'image-regen' | 'data-ops' | 'agent';
  */
 export const JOB_OBJECTS = 'users/*/jobs/*';
 export const SESSION_OBJECTS = 'users/*/sessions/*';
+
+/**
+ * The prompts bucket's key layout: system prompts `prompts/<assistant>/<name>.md`
+ * (src/core/prompt-store.ts `promptKey`), read by every workload and written by the admin
+ * routes (data-ops) only; prompt cards' text `<project_id>/<prompt_id>.txt`
+ * (src/aws/s3-card-text.ts), written by data-ops and read by the chat route (text-regen).
+ * Project and card ids are lower-case UUIDs (src/core/projects.ts `UUID_PATTERN`), so a card's
+ * key has an exact shape, `?` standing for one character: it can never be a `prompts/` key.
+ */
+export const PROMPT_OBJECTS = 'prompts/*';
+const UUID_SHAPE = '????????-????-????-????-????????????';
+export const CARD_OBJECTS = `${UUID_SHAPE}/${UUID_SHAPE}.txt`;
+/** One project's cards' text (listed to delete them with the project). */
+export const PROJECT_CARD_PREFIX = `${UUID_SHAPE}/`;
+
+/** The workloads that serve the projects routes (CRUD on data-ops, chat on text-regen): the only ones with the project tables, and their STORY42_* names. */
+export const PROJECT_WORKLOADS: readonly Workload[] = ['data-ops', 'text-regen'];
 
 /**
  * The regions a system-defined cross-region inference profile (`<geography>.<model id>`) routes
@@ -88,7 +110,83 @@ export function modelGrants(models: readonly string[], sid: string, actions: rea
   return statements;
 }
 
+/** The ARNs of a project table's indexes (only Query applies to an index). */
+function indexArns(t: AccessTargets, key: ProjectTable): string[] {
+  return PROJECT_TABLES[key].schema.indexes.map((i: { name: string }) => `${t.projectTableArns[key]}/index/${i.name}`);
+}
+
+/**
+ * The projects feature (issue 11). data-ops: project and card CRUD, deleting a project's cards
+ * and chat history, reading history. text-regen (POST /projects/{id}/chat): the project, its
+ * cards, and the chat's own history (written and read back).
+ */
+function projectAccess(workload: Workload, t: AccessTargets): Statement[] {
+  const { projects, promptCards, chatHistory } = t.projectTableArns;
+  // Every index the application's schemas declare (src/aws/projects-schema.ts), by name.
+  const indexes = (Object.keys(PROJECT_TABLES) as ProjectTable[]).flatMap((key) => indexArns(t, key));
+  switch (workload) {
+    case 'data-ops':
+      return [
+        { Sid: 'Projects', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], Resource: projects },
+        { Sid: 'PromptCards', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], Resource: promptCards },
+        // History reads, and a project's history deleted with it.
+        { Sid: 'ChatHistory', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'], Resource: chatHistory },
+        // A user's projects and a project's history (the projects' and chat history's indexes): Query is the only action on an index.
+        ...(indexes.length > 0 ? [{ Sid: 'ProjectIndexes', Effect: 'Allow' as const, Action: 'dynamodb:Query', Resource: indexes }] : []),
+      ];
+    case 'text-regen':
+      return [
+        { Sid: 'ChatProject', Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: projects },
+        { Sid: 'ChatPromptCards', Effect: 'Allow', Action: 'dynamodb:Query', Resource: promptCards },
+        { Sid: 'ChatHistory', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:Query'], Resource: chatHistory },
+      ];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The prompts bucket. Every workload reads the system prompts (GetObject, conditional on the
+ * ETag) and nothing else there. data-ops also serves the admin routes (list, versions, write)
+ * and the prompt cards' text (read, write, delete; a project's cards listed to delete them with
+ * it); text-regen reads the cards' text for the chat.
+ *
+ * Cards and prompts share the bucket. Rather than the whole bucket's objects for the cards (an
+ * allow-only policy cannot say "except prompts/*"), the cards' grants name the card keys' exact
+ * shape (CARD_OBJECTS, PROJECT_CARD_PREFIX), which no `prompts/` key has: no grant to any
+ * workload reaches a prompt except the reads and data-ops' admin writes, and nothing may delete
+ * a prompt (the admin routes only add versions; the lifecycle rules expire old ones).
+ */
+function promptAccess(workload: Workload, t: AccessTargets): Statement[] {
+  const prompts = `${t.promptsBucketArn}/${PROMPT_OBJECTS}`;
+  const cards = `${t.promptsBucketArn}/${CARD_OBJECTS}`;
+  const read: Statement = { Sid: 'Prompts', Effect: 'Allow', Action: 's3:GetObject', Resource: prompts };
+  switch (workload) {
+    case 'data-ops':
+      return [
+        read,
+        // The admin routes (admin group, enforced in code): the keys under prompts/ (ListObjectsV2), a
+        // prompt's versions (ListObjectVersions with the key as prefix), one version (GetObject with
+        // VersionId), a new version (PutObject; a rollback writes an old version's text again).
+        { Sid: 'ListPrompts', Effect: 'Allow', Action: ['s3:ListBucket', 's3:ListBucketVersions'], Resource: t.promptsBucketArn, Condition: { StringLike: { 's3:prefix': PROMPT_OBJECTS } } },
+        { Sid: 'PromptsAdmin', Effect: 'Allow', Action: ['s3:GetObjectVersion', 's3:PutObject'], Resource: prompts },
+        // Cards' text: read, written, deleted (DeleteObject, and DeleteObjects for a project's).
+        { Sid: 'PromptCardText', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: cards },
+        // Deleting a project lists its folder (ListObjects, prefix `<project_id>/`) and deletes what it finds.
+        { Sid: 'ListProjectCardText', Effect: 'Allow', Action: 's3:ListBucket', Resource: t.promptsBucketArn, Condition: { StringLike: { 's3:prefix': PROJECT_CARD_PREFIX } } },
+      ];
+    case 'text-regen':
+      return [read, { Sid: 'ChatPromptCardText', Effect: 'Allow', Action: 's3:GetObject', Resource: cards }];
+    default:
+      return [read];
+  }
+}
+
 export function dataAccess(workload: Workload, t: AccessTargets): Statement[] {
+  return [...storyAccess(workload, t), ...promptAccess(workload, t), ...projectAccess(workload, t)];
+}
+
+function storyAccess(workload: Workload, t: AccessTargets): Statement[] {
   const table = t.tableArn;
   const tableAndIndexes = [table, `${table}/index/*`];
   const jobObjects = `${t.imagesBucketArn}/${JOB_OBJECTS}`;

@@ -39,7 +39,7 @@ import { agentModelId, allowedModelIds, type EnvironmentConfig } from './environ
 import { CORS_ALLOW_HEADERS, CORS_ALLOW_ORIGIN, corsMethods } from '../src/core/cors';
 import { LAMBDA_NAMES, ROUTES, routeNamed, type LambdaName, type Route } from '../src/core/routes';
 import { deletionProtection, type Foundation, type Names } from './foundation';
-import { dataAccess, type AccessTargets } from './access';
+import { dataAccess, PROJECT_WORKLOADS, type AccessTargets } from './access';
 import { assumeRolePolicy, policyJson } from './iam';
 import { loadConfig } from '../src/platform/config';
 
@@ -101,6 +101,8 @@ export class Compute extends Construct {
       tableArn: f.table.arn,
       searchCacheTableArn: f.searchCacheTable.arn,
       imagesBucketArn: f.imagesBucket.arn,
+      promptsBucketArn: f.promptsBucket.arn,
+      projectTableArns: { projects: f.projectTables.projects.arn, promptCards: f.projectTables.promptCards.arn, chatHistory: f.projectTables.chatHistory.arn },
       imageKeySecretArn: f.imageKeySecret.arn,
       ttsKeySecretArn: f.ttsKeySecret.arn,
       speechProvider: cfg.speech.provider,
@@ -127,6 +129,16 @@ export class Compute extends Construct {
       STORY42_COGNITO_CLIENT_ID: f.userPoolClient.id,
       STORY42_ENVIRONMENT: cfg.environment,
       ...(cfg.allowed_models ? { STORY42_ALLOWED_MODELS: cfg.allowed_models.join(',') } : {}),
+      // Prompts as data: every process reads its system prompts from the bucket, cached this long.
+      STORY42_PROMPTS_BUCKET: f.promptsBucket.bucket,
+      STORY42_PROMPT_CACHE_TTL_MS: String(cfg.prompts.cache_ttl_ms),
+    };
+    // Projects, prompt cards and chat: only the workloads with the tables' grants (PROJECT_WORKLOADS).
+    const projectEnv: Record<string, string> = {
+      STORY42_PROJECTS_TABLE: f.projectTables.projects.name,
+      STORY42_PROMPT_CARDS_TABLE: f.projectTables.promptCards.name,
+      STORY42_CHAT_HISTORY_TABLE: f.projectTables.chatHistory.name,
+      STORY42_CHAT_HISTORY_TTL_DAYS: String(cfg.chat.history_ttl_days),
     };
 
     // ---- Lambda functions -------------------------------------------------------------
@@ -158,7 +170,7 @@ export class Compute extends Construct {
         memorySize: image ? cfg.lambda.image_memory_mb : cfg.lambda.memory_mb,
         timeout: timeoutSeconds(key),
         architectures: ['x86_64'],
-        environment: { variables: appEnv },
+        environment: { variables: { ...appEnv, ...(PROJECT_WORKLOADS.includes(key) ? projectEnv : {}) } },
         // The log group first (or Lambda creates one without retention), and the policy before the first invocation.
         dependsOn: [logs, policy],
       });

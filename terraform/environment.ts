@@ -41,6 +41,14 @@ const AGENT_IDLE_TIMEOUT = { min: 4 * AGENT_SSE_KEEPALIVE_SECONDS, max: 4000, fa
 /** The agent's web search settings: the application's ranges and defaults (`loadSearchConfig`). */
 const SEARCH_CACHE_TTL = { min: 60, max: 30 * 86400, fallback: 86400 } as const;
 const SEARCH_BUDGET = { min: 2, max: 10_000, fallback: 30 } as const;
+/** STORY42_PROMPT_CACHE_TTL_MS: how long a process serves a prompt before asking the bucket again (a conditional GET). */
+const PROMPT_CACHE_TTL_MS = { min: 1000, max: 3_600_000, fallback: 300_000 } as const;
+/** The prompts bucket's old versions: days a version is kept once replaced, and how many replaced versions are kept at most. */
+const PROMPT_NONCURRENT_DAYS = { min: 1, max: 3650, fallback: 90 } as const;
+/** S3 accepts 1-100 for NewerNoncurrentVersions. */
+/** STORY42_CHAT_HISTORY_TTL_DAYS: how long a chat message stays in the chat history table (its `expires_at`). */
+const CHAT_HISTORY_TTL_DAYS = { min: 1, max: 3650, fallback: 90 } as const;
+const intIn = (r: { min: number; max: number }) => z.number().int().min(r.min).max(r.max);
 
 /** `bedrock/` is the application's provider prefix; the grants and the agent take the bare Bedrock id. */
 export const bareModelId = (id: string): string => id.replace(/^bedrock\//, '');
@@ -124,6 +132,27 @@ export const environmentSchema = z
       })
       .strict()
       .default({ search: { cache_ttl_seconds: SEARCH_CACHE_TTL.fallback, budget_per_minute: SEARCH_BUDGET.fallback }, idle_timeout_seconds: AGENT_IDLE_TIMEOUT.fallback }),
+    /**
+     * Prompts as data (the prompts bucket, `prompts/<assistant>/<name>.md`): the processes' cache
+     * and how much history of each prompt the bucket keeps.
+     */
+    prompts: z
+      .object({
+        /** STORY42_PROMPT_CACHE_TTL_MS, in every Lambda and the agent. */
+        cache_ttl_ms: intIn(PROMPT_CACHE_TTL_MS).default(PROMPT_CACHE_TTL_MS.fallback),
+        /** A replaced (noncurrent) version of any object in the prompts bucket expires this many days after it was replaced. */
+        noncurrent_version_days: intIn(PROMPT_NONCURRENT_DAYS).default(PROMPT_NONCURRENT_DAYS.fallback),
+      })
+      .strict()
+      .default({ cache_ttl_ms: PROMPT_CACHE_TTL_MS.fallback, noncurrent_version_days: PROMPT_NONCURRENT_DAYS.fallback }),
+    /** Project chat (POST /projects/{id}/chat on text-regen; history reads and deletes on data-ops). */
+    chat: z
+      .object({
+        /** STORY42_CHAT_HISTORY_TTL_DAYS, to data-ops and text-regen. */
+        history_ttl_days: intIn(CHAT_HISTORY_TTL_DAYS).default(CHAT_HISTORY_TTL_DAYS.fallback),
+      })
+      .strict()
+      .default({ history_ttl_days: CHAT_HISTORY_TTL_DAYS.fallback }),
     lambda: z
       .object({
         memory_mb: z.number().int().min(128).max(10240),
@@ -177,7 +206,7 @@ export const environmentSchema = z
       .int()
       .refine((n) => LOG_RETENTION_DAYS.includes(n), { error: `must be one of CloudWatch's values: ${LOG_RETENTION_DAYS.join(', ')}` }),
     alarm_email: z.email().optional(),
-    /** Deletion protection on the tables (sessions, search cache), the user pool and the ALB (default: on for prod only). */
+    /** Deletion protection on the tables (sessions, search cache, projects, prompt cards, chat history), the user pool and the ALB (default: on for prod only). */
     deletion_protection: z.boolean().optional(),
     /** Let `terraform destroy` delete non-empty buckets (all versions) and ECR repositories with images. */
     force_destroy: z.boolean().default(false),

@@ -39,6 +39,7 @@ import { Fn } from 'cdktf';
 import { LAMBDA_NAMES } from '../src/core/routes';
 import { SESSIONS_SCHEMA } from '../src/aws/sessions-schema';
 import { SEARCH_CACHE_SCHEMA } from '../src/aws/search-cache';
+import { CHAT_HISTORY_SCHEMA, PROJECTS_SCHEMA, PROMPT_CARDS_SCHEMA, type TableSchema } from '../src/aws/projects-schema';
 import type { EnvironmentConfig } from './environment';
 import { policyJson, type Statement } from './iam';
 
@@ -53,6 +54,25 @@ export const REPOSITORY_SUFFIX: Record<RepositoryName, string> = {
   'data-ops': 'data-ops',
   agent: 'story-agent',
 };
+
+/**
+ * The projects feature's tables (issue 11: projects, prompt cards, chat): this stack's name for
+ * each, and its key schema. The key schemas are the application's (src/aws/projects-schema.ts,
+ * which the DynamoDB store queries by and the local bootstrap creates its tables from), as the
+ * sessions table's are (SESSIONS_SCHEMA): a schema change is one edit there, and the tables, the
+ * index grants (terraform/access.ts) and the policy suite follow it.
+ */
+export const PROJECT_TABLES = {
+  /** One item per project; a user's projects, newest first, through its index. */
+  projects: { suffix: 'projects', schema: PROJECTS_SCHEMA },
+  /** A project's prompt cards (each card's text is `<project_id>/<prompt_id>.txt` in the prompts bucket). */
+  promptCards: { suffix: 'prompt-cards', schema: PROMPT_CARDS_SCHEMA },
+  /** Chat exchanges per chat session, expiring by TTL; a project's exchanges through its index. */
+  chatHistory: { suffix: 'chat-history', schema: CHAT_HISTORY_SCHEMA },
+} as const satisfies Record<string, { suffix: string; schema: ProjectTableSchema }>;
+export type ProjectTableSchema = TableSchema & { readonly ttlAttribute?: string };
+export type ProjectTable = keyof typeof PROJECT_TABLES;
+export const PROJECT_TABLE_KEYS = Object.keys(PROJECT_TABLES) as ProjectTable[];
 
 export interface Names {
   prefix: string;
@@ -72,6 +92,10 @@ export function namesFor(cfg: EnvironmentConfig): Names {
 class SecureBucket extends Construct {
   readonly bucket: S3Bucket;
 
+  /**
+   * `noncurrentDays`: a replaced version expires this long after it was replaced. (A count limit,
+   * `NewerNoncurrentVersions`, is left out: the deploy rehearsal's emulator cannot apply it.)
+   */
   constructor(scope: Construct, id: string, name: string, opts: { expireDays?: number; noncurrentDays: number; forceDestroy: boolean }, extra: Statement[] = []) {
     super(scope, id);
     this.bucket = new S3Bucket(this, 'bucket', { bucket: name, forceDestroy: opts.forceDestroy });
@@ -128,6 +152,8 @@ export class Foundation extends Construct {
   readonly table: DynamodbTable;
   /** The story agent's web search cache (one item per normalised query, expiring by TTL). */
   readonly searchCacheTable: DynamodbTable;
+  /** Projects, prompt cards and chat history (PROJECT_TABLES). */
+  readonly projectTables: Record<ProjectTable, DynamodbTable>;
   readonly userPool: CognitoUserPool;
   readonly userPoolClient: CognitoUserPoolClient;
   readonly userPoolDomain: CognitoUserPoolDomain;
@@ -222,7 +248,13 @@ export class Foundation extends Construct {
 
     // ---- S3 ---------------------------------------------------------------------------
     this.imagesBucket = new SecureBucket(this, 'images', names.of('story-images'), { expireDays: cfg.image_retention_days, noncurrentDays: 30, forceDestroy: cfg.force_destroy }).bucket;
-    this.promptsBucket = new SecureBucket(this, 'prompts', names.of('prompts'), { noncurrentDays: 90, forceDestroy: cfg.force_destroy }).bucket;
+    // System prompts (prompts/<assistant>/<name>.md, written by the admin routes) and prompt
+    // cards' text (<project_id>/<prompt_id>.txt). Every edit is a version: the admin routes list
+    // and read old ones; `prompts.*` bounds how many are kept and for how long.
+    this.promptsBucket = new SecureBucket(this, 'prompts', names.of('prompts'), {
+      noncurrentDays: cfg.prompts.noncurrent_version_days,
+      forceDestroy: cfg.force_destroy,
+    }).bucket;
     const oac = new CloudfrontOriginAccessControl(this, 'site-oac', {
       name: names.of('site'),
       originAccessControlOriginType: 's3',
@@ -256,6 +288,25 @@ export class Foundation extends Construct {
       ttl: { attributeName: SEARCH_CACHE_SCHEMA.ttlAttribute, enabled: true },
       deletionProtectionEnabled: deletionProtection(cfg),
     });
+
+    // Projects, prompt cards and chat history: the application's key schemas (PROJECT_TABLES).
+    const projectTables = {} as Record<ProjectTable, DynamodbTable>;
+    for (const key of PROJECT_TABLE_KEYS) {
+      const { suffix, schema }: { suffix: string; schema: ProjectTableSchema } = PROJECT_TABLES[key];
+      projectTables[key] = new DynamodbTable(this, suffix, {
+        name: names.of(suffix),
+        billingMode: 'PAY_PER_REQUEST',
+        hashKey: schema.hashKey,
+        rangeKey: schema.rangeKey,
+        attribute: schema.attributes.map((a) => ({ ...a })),
+        globalSecondaryIndex: schema.indexes.length > 0 ? schema.indexes.map((i) => ({ ...i })) : undefined,
+        pointInTimeRecovery: { enabled: true },
+        serverSideEncryption: { enabled: true },
+        ttl: schema.ttlAttribute ? { attributeName: schema.ttlAttribute, enabled: true } : undefined,
+        deletionProtectionEnabled: deletionProtection(cfg),
+      });
+    }
+    this.projectTables = projectTables;
 
     // ---- Cognito ----------------------------------------------------------------------
     this.userPool = new CognitoUserPool(this, 'users', {

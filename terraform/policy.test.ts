@@ -5,9 +5,10 @@
  */
 import { bedrockImageModel } from './compute';
 import { agentModelId, allowedModelIds, SPEECH_PROVIDERS, type SpeechProvider } from './environment';
+import { PROJECT_TABLE_KEYS, PROJECT_TABLES, type ProjectTable, type ProjectTableSchema } from './foundation';
 import { ACTIONS_REQUIRING_STAR_RESOURCE, MANAGED_POLICY_ALLOWLIST, type Statement } from './iam';
 import { allows, type Request } from './policy-eval';
-import { ref, resourcesOf, synthAll, targets, variant, type ResourceJson, type Synthesized } from './synth-support';
+import { ref, resourcesOf, synthAll, synthesize, targets, variant, type ResourceJson, type Synthesized } from './synth-support';
 
 /** Narration's grants depend on the speech provider: every phase-2 stack with the other one too. */
 const SPEECH_VARIANTS = targets()
@@ -228,13 +229,21 @@ type LambdaWorkload = 'text-regen' | 'image-regen' | 'data-ops';
 /** Narration (image-regen and the agent): Polly, or the external TTS API's key. */
 const SPEECH: Record<SpeechProvider, string[]> = { polly: ['polly:SynthesizeSpeech'], external: ['secretsmanager:GetSecretValue'] };
 const CONTRACT = (speech: SpeechProvider): Record<LambdaWorkload, string[]> => ({
-  // The story routes only write tracking rows and the job-owner claim (conditional puts).
-  'text-regen': ['dynamodb:PutItem', 'bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', ...LOGS],
+  // The story routes only write tracking rows and the job-owner claim (conditional puts). Every
+  // workload reads its system prompts (s3:GetObject). The project chat reads the project
+  // (GetItem), its cards (Query, and their text) and writes and reads its history (PutItem, Query).
+  'text-regen': ['dynamodb:PutItem', 'bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 's3:GetObject', 'dynamodb:GetItem', 'dynamodb:Query', ...LOGS],
   // Images and narration audio (users/<sub>/jobs/<job_id>/audio/) are the same users/*/jobs/* objects.
   'image-regen': ['s3:GetObject', 's3:PutObject', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'bedrock:InvokeModel', ...SPEECH[speech], ...LOGS],
-  // Lists, reads (narration.json, presigned audio) and deletes a job's objects under users/*/jobs/*.
-  'data-ops': ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 's3:ListBucket', 's3:GetObject', 's3:DeleteObject', ...LOGS],
+  // Lists, reads (narration.json, presigned audio) and deletes a job's objects under users/*/jobs/*;
+  // the prompt admin routes (list, versions, write) and the cards' text; project/card/history CRUD.
+  'data-ops': [
+    'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem',
+    's3:ListBucket', 's3:ListBucketVersions', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', ...LOGS,
+  ],
 });
+const allowed = (statements: Statement[]) => statements.filter((st) => st.Effect === 'Allow');
+const denied = (statements: Statement[]) => statements.filter((st) => st.Effect === 'Deny');
 /**
  * The agent beyond the story routes: session owners read and deleted, a session's records
  * queried and batch-deleted (sessions table); the search cache read and written; session files
@@ -261,26 +270,38 @@ function stackTargets(s: Synthesized) {
   const [searchTable] = one(s, 'aws_dynamodb_table', (t) => String(t.name).endsWith('-search-cache'));
   const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-story-images'));
   const [prompts] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-prompts'));
+  const projectTableArns = Object.fromEntries(
+    PROJECT_TABLE_KEYS.map((key) => [key, ref('aws_dynamodb_table', one(s, 'aws_dynamodb_table', (t) => t.name === `${s.name}-${PROJECT_TABLES[key].suffix}`)[0], 'arn')]),
+  ) as Record<ProjectTable, string>;
   return {
     tableArn: ref('aws_dynamodb_table', table, 'arn'),
     searchTableArn: ref('aws_dynamodb_table', searchTable, 'arn'),
     bucketArn: ref('aws_s3_bucket', bucket, 'arn'),
     promptsArn: ref('aws_s3_bucket', prompts, 'arn'),
+    projectTableArns,
   };
 }
 
+/** A project table's index ARNs, as PROJECT_TABLES names them. */
+const indexArnsOf = (tableArn: string, key: ProjectTable) => (PROJECT_TABLES[key].schema as ProjectTableSchema).indexes.map((i) => `${tableArn}/index/${i.name}`);
+/** A card's key shape (lower-case UUIDs, `?` one character): `<project_id>/<prompt_id>.txt`, and a project's folder. */
+const UUID_SHAPE = '????????-????-????-????-????????????';
+const CARD_SHAPE = `${UUID_SHAPE}/${UUID_SHAPE}.txt`;
+
 /** Where each action may point, given the stack's tables, images bucket, models and the two key secrets. */
 function resourceRules(s: Synthesized): Array<[RegExp, (r: string) => boolean]> {
-  const { tableArn, searchTableArn, bucketArn } = stackTargets(s);
+  const { tableArn, searchTableArn, bucketArn, promptsArn, projectTableArns } = stackTargets(s);
+  const projectArns = new Set(PROJECT_TABLE_KEYS.flatMap((key) => [projectTableArns[key], ...indexArnsOf(projectTableArns[key], key)]));
   const secrets = [secretArn(s, '/google-api-key'), secretArn(s, '/tts-api-key')];
   const models = [...allowedModelIds(s.cfg), agentModelId(s.cfg), bedrockImageModel()].map((id) => modelArns(s.cfg.region, id));
   const bedrockArns = new Set(models.flatMap((m) => [m.direct, ...(m.routed ? [m.routed] : [])]));
   return [
     // Which workload may use the search cache: the agent and Lambda tests below.
-    [/^dynamodb:/, (r) => r === tableArn || r === `${tableArn}/index/*` || r === searchTableArn],
-    // Jobs' media, or (the agent only: tests below) sessions.
-    [/^s3:(Get|Put|Delete)Object$/, (r) => r === `${bucketArn}/users/*/jobs/*` || r === `${bucketArn}/users/*/sessions/*`],
-    [/^s3:ListBucket$/, (r) => r === bucketArn],
+    // The project tables by name, their indexes by name (which workload gets which: tests below).
+    [/^dynamodb:/, (r) => r === tableArn || r === `${tableArn}/index/*` || r === searchTableArn || projectArns.has(r)],
+    // Jobs' media, or (the agent only: tests below) sessions; in the prompts bucket, the prompts and the cards' text.
+    [/^s3:(Get|Put|Delete)Object(Version)?$/, (r) => [`${bucketArn}/users/*/jobs/*`, `${bucketArn}/users/*/sessions/*`, `${promptsArn}/prompts/*`, `${promptsArn}/${CARD_SHAPE}`].includes(r)],
+    [/^s3:ListBucket(Versions)?$/, (r) => r === bucketArn || r === promptsArn],
     // Which workload may read which secret: the narration test below.
     [/^secretsmanager:GetSecretValue$/, (r) => secrets.includes(r)],
     // No resource-level permissions (ACTIONS_REQUIRING_STAR_RESOURCE); the condition is checked below.
@@ -292,6 +313,7 @@ function resourceRules(s: Synthesized): Array<[RegExp, (r: string) => boolean]> 
 
 function checkResources(s: Synthesized, who: string, statements: Statement[], ownLogGroup?: string): void {
   const rules = resourceRules(s);
+  const { promptsArn } = stackTargets(s);
   for (const st of statements) {
     for (const action of list(st.Action)) {
       for (const resource of list(st.Resource)) {
@@ -309,8 +331,11 @@ function checkResources(s: Synthesized, who: string, statements: Statement[], ow
         const model = String(routed[0]).split('foundation-model/')[1];
         expect([who, st.Condition]).toEqual([who, { StringEquals: { 'bedrock:InferenceProfileArn': expect.stringMatching(new RegExp(`^arn:aws:bedrock:${s.cfg.region}:\\$\\{[^}]+\\}:inference-profile/[a-z]+\\.${String(model).replace(/[.:]/g, '\\$&')}$`)) } }]);
       }
-      // Listing only under jobs' or sessions' prefixes (which workload gets which: tests below).
-      if (action === 's3:ListBucket') expect([who, st.Condition]).toEqual([who, { StringLike: { 's3:prefix': expect.stringMatching(/^users\/\*\/(jobs|sessions)\/\*$/) } }]);
+      // Listing only under jobs' or sessions' prefixes, or under prompts/ in the prompts bucket (which workload gets which: tests below).
+      if (/^s3:ListBucket(Versions)?$/.test(action)) {
+        const prefix = list(st.Resource).includes(promptsArn) ? expect.stringMatching(/^(prompts\/\*|\?{8}-\?{4}-\?{4}-\?{4}-\?{12}\/)$/) : expect.stringMatching(/^users\/\*\/(jobs|sessions)\/\*$/);
+        expect([who, list(st.Resource).length, st.Condition]).toEqual([who, 1, { StringLike: { 's3:prefix': prefix } }]);
+      }
       if (action.startsWith('polly:')) expect([who, action, st.Condition]).toEqual([who, action, { StringEquals: { 'aws:RequestedRegion': s.cfg.region } }]);
     }
   }
@@ -325,7 +350,8 @@ describe('IAM: each Lambda has its own role with exactly the agreed actions, on 
       const workload = WORKLOAD_OF[String(f.function_name).slice(s.name.length + 1)];
       expect([name, workload]).toEqual([name, expect.any(String)]);
       const statements = roleStatements(s, f.role);
-      expect([workload, sorted(statements.flatMap((st) => list(st.Action)))]).toEqual([workload, sorted(CONTRACT(s.cfg.speech.provider)[workload as LambdaWorkload])]);
+      expect([workload, sorted(allowed(statements).flatMap((st) => list(st.Action)))]).toEqual([workload, sorted(CONTRACT(s.cfg.speech.provider)[workload as LambdaWorkload])]);
+      expect([workload, denied(statements)]).toEqual([workload, []]);
       const [group] = one(s, 'aws_cloudwatch_log_group', (g) => g.name === `/aws/lambda/${String(f.function_name)}`);
       checkResources(s, String(workload), statements, ref('aws_cloudwatch_log_group', group, 'arn'));
     }
@@ -338,7 +364,8 @@ describe('IAM: the ECS task role has text-regen + image-regen access plus the ag
     const [, task] = one(s, 'aws_ecs_task_definition');
     const taskStatements = roleStatements(s, task.task_role_arn);
     const dataActions = (w: LambdaWorkload) => CONTRACT(s.cfg.speech.provider)[w].filter((a) => !a.startsWith('logs:'));
-    expect(sorted(taskStatements.flatMap((st) => list(st.Action)))).toEqual(sorted([...dataActions('text-regen'), ...dataActions('image-regen'), ...AGENT_EXTRA]));
+    expect(sorted(allowed(taskStatements).flatMap((st) => list(st.Action)))).toEqual(sorted([...dataActions('text-regen'), ...dataActions('image-regen'), ...AGENT_EXTRA]));
+    expect(denied(taskStatements)).toEqual([]);
     checkResources(s, 'agent task', taskStatements);
 
     const execStatements = roleStatements(s, task.execution_role_arn);
@@ -372,6 +399,18 @@ const SESSION_KEYS = ['metadata.json', 'conversation.json', 'artifacts/notes/out
 const SESSION_LIST_PREFIXES = ['users/u-1/sessions/', `users/u-1/sessions/${SESSION}/`, `users/u-1/sessions/${SESSION}/artifacts/`];
 const JOB_KEYS = ['users/u-1/jobs/job-1/segment_1.png', 'users/u-1/jobs/job-1/audio/section_1.mp3', 'users/u-1/jobs/job-1/audio/narration.json'];
 const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
+/** System prompts in the prompts bucket (src/core/prompt-store.ts promptKey: prompts/<assistant>/<name>.md). */
+const PROMPT_KEYS = ['prompts/story/system.md', 'prompts/story-agent/instructions.md', 'prompts/x.md'];
+/** Prompt cards' text: <project_id>/<prompt_id>.txt, both ids UUIDs (src/aws/s3-card-text.ts). */
+const PROJECT_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const CARD_KEYS = [`${PROJECT_ID}/7c9e6679-7425-40de-944b-e07fc1f90ae7.txt`, '16fd2706-8baf-433b-82eb-8c7fada847da/886313e1-3b8a-4372-9b90-0c9aee199e5d.txt'];
+/** Keys in the prompts bucket that are neither: nobody may touch them. */
+const OTHER_PROMPT_BUCKET_KEYS = [
+  'index.html', 'x.txt', 'proj-1/card-1.txt', `${PROJECT_ID}/7c9e6679-7425-40de-944b-e07fc1f90ae7.md`, `${PROJECT_ID}/7c9e6679-7425-40de-944b-e07fc1f90ae7.txt.bak`,
+  `${PROJECT_ID}/x/7c9e6679-7425-40de-944b-e07fc1f90ae7.txt`, 'prompt-history/story/system/0000000000001-0a1b2c3d.md', 'users/u-1/jobs/job-1/segment_1.png',
+];
+/** Every object action on a versioned bucket's objects. */
+const ALL_OBJECT_ACTIONS = [...OBJECT_ACTIONS, 's3:GetObjectVersion', 's3:DeleteObjectVersion', 's3:PutObjectAcl', 's3:PutObjectTagging', 's3:RestoreObject'];
 const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'];
 const INVOKE = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
 /** Models no role may call: not allowed, not the agent's, not the image model. */
@@ -413,7 +452,9 @@ describe('IAM: the agent reaches its sessions (users/*/sessions/*), the search c
     // Nothing outside users/<sub>/jobs|sessions/, no other bucket, no listing beyond sessions.
     const elsewhere = ['users/u-1/profile.json', 'users/u-1/other/x.json', 'shared/x.json', 'x.json', `sessions/${SESSION}/metadata.json`];
     expectAccess('agent', agent, elsewhere.flatMap((key) => OBJECT_ACTIONS.map((action) => ({ action, resource: `${bucketArn}/${key}` }))), false);
-    expectAccess('agent', agent, [...SESSION_KEYS, 'prompts/story.txt'].flatMap((key) => OBJECT_ACTIONS.map((action) => ({ action, resource: `${promptsArn}/${key}` }))), false);
+    // In the prompts bucket it reads the prompts only (the prompts tests below): no sessions there, no cards, no writes.
+    expectAccess('agent', agent, [...SESSION_KEYS, ...CARD_KEYS].flatMap((key) => OBJECT_ACTIONS.map((action) => ({ action, resource: `${promptsArn}/${key}` }))), false);
+    expectAccess('agent', agent, PROMPT_KEYS.flatMap((key) => ['s3:PutObject', 's3:DeleteObject'].map((action) => ({ action, resource: `${promptsArn}/${key}` }))), false);
     expectAccess('agent', agent, [
       ...['users/u-1/jobs/', 'users/u-1/jobs/job-1/', 'users/', 'users/u-1/', ''].map((prefix) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': prefix } })),
       { action: 's3:ListBucket', resource: bucketArn },
@@ -485,6 +526,179 @@ describe('IAM: the Lambdas cannot reach the agent\'s sessions or the search cach
       ...['users/u-1/', 'users/', 'users/u-1/profile/'].map((prefix) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': prefix } })),
       ...['users/u-1/profile.json', 'users/u-1/other/x.json'].map((key) => ({ action: 's3:DeleteObject', resource: `${bucketArn}/${key}` })),
     ], false);
+  });
+});
+
+/** Every role's inline policies, by the role's logical name, labelled with its workload where it has one. */
+function everyRole(s: Synthesized): Array<{ role: string; who: string; statements: Statement[] }> {
+  const roleName = (reference: unknown) => /^\$\{aws_iam_role\.([^.]+)\.(arn|id)\}$/.exec(String(reference))?.[1] ?? `? ${String(reference)}`;
+  const workloadOf = new Map<string, string>();
+  for (const [, f] of resourcesOf(s, 'aws_lambda_function')) workloadOf.set(roleName(f.role), WORKLOAD_OF[String(f.function_name).slice(s.name.length + 1)] ?? '?');
+  for (const [, t] of resourcesOf(s, 'aws_ecs_task_definition')) workloadOf.set(roleName(t.task_role_arn), 'agent');
+  const byRole = new Map<string, Statement[]>();
+  for (const [, p] of resourcesOf(s, 'aws_iam_role_policy')) byRole.set(roleName(p.role), [...(byRole.get(roleName(p.role)) ?? []), ...statementsOf(p.policy)]);
+  for (const [name] of resourcesOf(s, 'aws_iam_role')) if (!byRole.has(name)) byRole.set(name, []);
+  return [...byRole].map(([role, statements]) => ({ role, who: workloadOf.get(role) ?? role, statements }));
+}
+
+describe('IAM: the prompts bucket — every Lambda and the agent read prompts/*; only data-ops writes prompts (and never deletes them); text-regen reads the cards and writes nothing; nobody else writes the bucket', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const { promptsArn } = stackTargets(s);
+    const roles = workloadStatements(s);
+    const objects = (keys: string[], actions: string[]): Request[] => keys.flatMap((key) => actions.map((action) => ({ action, resource: `${promptsArn}/${key}` })));
+    const listing = (prefixes: Array<string | undefined>, actions = ['s3:ListBucket', 's3:ListBucketVersions']): Request[] =>
+      prefixes.flatMap((prefix) => actions.map((action) => ({ action, resource: promptsArn, ...(prefix === undefined ? {} : { context: { 's3:prefix': prefix } }) })));
+
+    // Every workload reads the prompts (a conditional GetObject); nothing in the bucket is anyone's beyond its grants.
+    for (const workload of ['text-regen', 'image-regen', 'data-ops', 'agent'] as const) {
+      const statements = roles[workload];
+      expectAccess(workload, statements, objects(PROMPT_KEYS, ['s3:GetObject']), true);
+      expectAccess(workload, statements, objects(OTHER_PROMPT_BUCKET_KEYS, ALL_OBJECT_ACTIONS), false);
+      expectAccess(workload, statements, objects([...PROMPT_KEYS, ...CARD_KEYS], ['s3:DeleteObjectVersion', 's3:PutObjectAcl', 's3:PutObjectTagging', 's3:RestoreObject']), false);
+      expectAccess(workload, statements, [...listing([undefined, '', 'proj-1/', 'users/', 'x.txt', 'prompts', 'prompt-history/']), ...listing([`${PROJECT_ID}/`], ['s3:ListBucketVersions'])], false);
+    }
+    // Readers only: no versions, no writes, no cards, no listing.
+    for (const workload of ['image-regen', 'agent'] as const) {
+      expectAccess(workload, roles[workload], [...objects(PROMPT_KEYS, ['s3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject']), ...objects(CARD_KEYS, OBJECT_ACTIONS)], false);
+      expectAccess(workload, roles[workload], listing(['prompts/', 'prompts/story/', `${PROJECT_ID}/`]), false);
+    }
+    // The chat (text-regen) reads the cards' text too, and writes nothing.
+    expectAccess('text-regen', roles['text-regen'], objects(CARD_KEYS, ['s3:GetObject']), true);
+    expectAccess('text-regen', roles['text-regen'], [...objects([...PROMPT_KEYS, ...CARD_KEYS], ['s3:PutObject', 's3:DeleteObject', 's3:GetObjectVersion']), ...listing(['prompts/', 'prompts/story/', `${PROJECT_ID}/`])], false);
+    // data-ops: the admin routes (list, versions, one version, a new version) and the cards' text (read, write, delete; a project's listed to delete them).
+    expectAccess('data-ops', roles['data-ops'], [
+      ...objects(PROMPT_KEYS, ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject']),
+      ...objects(CARD_KEYS, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']),
+      ...listing(['prompts/', 'prompts/story/', 'prompts/story/system.md']),
+      ...listing([`${PROJECT_ID}/`], ['s3:ListBucket']),
+    ], true);
+    // ... but never deletes a prompt or a version of one: the cards' grants cannot reach prompts/ (a card key is two UUIDs).
+    expectAccess('data-ops', roles['data-ops'], [
+      ...objects([...PROMPT_KEYS, 'prompts/story/system.txt', `prompts/${CARD_KEYS[0]}`, `prompts/${PROJECT_ID}/x.txt`], ['s3:DeleteObject', 's3:DeleteObjectVersion']),
+      ...objects(CARD_KEYS, ['s3:GetObjectVersion', 's3:DeleteObjectVersion']),
+    ], false);
+
+    // Whatever the role (the Lambdas, the agent's task and execution roles, API Gateway's): only data-ops writes or deletes anything in the bucket.
+    const writes = objects([...PROMPT_KEYS, ...CARD_KEYS, ...OTHER_PROMPT_BUCKET_KEYS], ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion']);
+    const writers = everyRole(s).filter(({ statements }) => writes.some((r) => allows(statements, r))).map(({ who }) => who);
+    expect(writers).toEqual(['data-ops']);
+    // And the bucket policy allows no one anything (its only statement denies plain HTTP).
+    const [prompts] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-prompts'));
+    const [, policy] = one(s, 'aws_s3_bucket_policy', (p) => p.bucket === ref('aws_s3_bucket', prompts));
+    expect(statementsOf(policy.policy).map((st) => st.Effect)).toEqual(['Deny']);
+  });
+});
+
+/**
+ * The project tables: who may do what. The suite's own copy of the grants (the application
+ * engineer's plan for issue 11), against the tables and indexes PROJECT_TABLES declares.
+ */
+const PROJECT_GRANTS: Record<LambdaWorkload | 'agent', Partial<Record<ProjectTable, { table: string[]; indexes: string[] }>>> = {
+  'data-ops': {
+    projects: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], indexes: ['dynamodb:Query'] },
+    promptCards: { table: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], indexes: ['dynamodb:Query'] }, // (any index it gets)
+    chatHistory: { table: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'], indexes: ['dynamodb:Query'] },
+  },
+  'text-regen': {
+    projects: { table: ['dynamodb:GetItem'], indexes: [] },
+    promptCards: { table: ['dynamodb:Query'], indexes: [] },
+    chatHistory: { table: ['dynamodb:PutItem', 'dynamodb:Query'], indexes: [] },
+  },
+  'image-regen': {},
+  agent: {},
+};
+const MORE_TABLE_ACTIONS = [...TABLE_ACTIONS, 'dynamodb:ConditionCheckItem', 'dynamodb:PartiQLSelect', 'dynamodb:PartiQLInsert', 'dynamodb:UpdateTimeToLive', 'dynamodb:DeleteTable', 'dynamodb:ExportTableToPointInTime'];
+
+describe('IAM: the project tables (projects, prompt cards, chat history) — data-ops and text-regen reach exactly their grants; no other role reaches them', () => {
+  it('the grants name every project table', () => {
+    expect(sorted(Object.keys(PROJECT_GRANTS['data-ops']))).toEqual(sorted(PROJECT_TABLE_KEYS));
+    expect(sorted(Object.keys(PROJECT_GRANTS['text-regen']))).toEqual(sorted(PROJECT_TABLE_KEYS));
+  });
+
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const { projectTableArns } = stackTargets(s);
+    const roles = workloadStatements(s);
+    for (const workload of ['text-regen', 'image-regen', 'data-ops', 'agent'] as const) {
+      for (const key of PROJECT_TABLE_KEYS) {
+        const grant = PROJECT_GRANTS[workload][key] ?? { table: [], indexes: [] };
+        const tableArn = projectTableArns[key];
+        const requests = MORE_TABLE_ACTIONS.map((action) => ({ action, resource: tableArn, context: { 'dynamodb:LeadingKeys': ['p-1'] } }));
+        // Every index the table has, and one it has not.
+        const indexes = indexArnsOf(tableArn, key);
+        const indexRequests = indexes.flatMap((resource) => MORE_TABLE_ACTIONS.map((action) => ({ action, resource })));
+        const show = (r: Request) => `${workload} ${r.action} ${r.resource}`;
+        expect(requests.map((r) => [show(r), allows(roles[workload], r)])).toEqual(requests.map((r) => [show(r), grant.table.includes(r.action)]));
+        expect(indexRequests.map((r) => [show(r), allows(roles[workload], r)])).toEqual(indexRequests.map((r) => [show(r), grant.indexes.includes(r.action)]));
+        expectAccess(workload, roles[workload], MORE_TABLE_ACTIONS.map((action) => ({ action, resource: `${tableArn}/index/other-index` })), false);
+        expectAccess(workload, roles[workload], MORE_TABLE_ACTIONS.map((action) => ({ action, resource: `${tableArn}/stream/2026-01-01T00:00:00.000` })), false);
+      }
+    }
+    // No other role names a project table at all (the agent's task and execution roles, API Gateway's).
+    const naming = everyRole(s)
+      .filter(({ statements }) => PROJECT_TABLE_KEYS.some((key) => JSON.stringify(statements).includes(projectTableArns[key])))
+      .map(({ who }) => who);
+    expect(sorted(naming)).toEqual(['data-ops', 'text-regen']);
+  });
+});
+
+describe('DynamoDB: the projects, prompt cards and chat history tables have the application\'s key schemas (PROJECT_TABLES); chat history expires by TTL on expires_at; PITR, SSE and the configured deletion protection on all three', () => {
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    for (const key of PROJECT_TABLE_KEYS) {
+      const { suffix, schema }: { suffix: string; schema: ProjectTableSchema } = PROJECT_TABLES[key];
+      const [name, t] = one(s, 'aws_dynamodb_table', (x) => x.name === `${s.name}-${suffix}`);
+      expect([key, t]).toEqual([key, expect.objectContaining({
+        billing_mode: 'PAY_PER_REQUEST',
+        hash_key: schema.hashKey,
+        attribute: schema.attributes.map((a) => ({ ...a })),
+        point_in_time_recovery: { enabled: true },
+        server_side_encryption: { enabled: true },
+        deletion_protection_enabled: s.cfg.deletion_protection ?? s.cfg.environment === 'prod',
+      })]);
+      expect([key, t.range_key]).toEqual([key, schema.rangeKey]);
+      // Declared attributes are exactly the key attributes of the table and its indexes (DynamoDB rejects any other).
+      const indexes = (t.global_secondary_index as ResourceJson[] | undefined) ?? [];
+      const keyNames = [t.hash_key, t.range_key, ...indexes.flatMap((i) => [i.hash_key, i.range_key])].filter((n) => n !== undefined).map(String);
+      expect([key, sorted((t.attribute as Array<{ name: string }>).map((a) => a.name))]).toEqual([key, sorted(keyNames)]);
+      expect([key, indexes]).toEqual([key, schema.indexes.map((i) => expect.objectContaining({ name: i.name, hash_key: i.hashKey, range_key: i.rangeKey, projection_type: i.projectionType }))]);
+      expect([key, t.ttl]).toEqual([key, schema.ttlAttribute ? { attribute_name: schema.ttlAttribute, enabled: true } : undefined]);
+      expect([key, s.json.output?.[`${suffix.replace(/-/g, '_')}_table_name`]?.value]).toEqual([key, ref('aws_dynamodb_table', name, 'name')]);
+      expect([key, s.json.output?.[`${suffix.replace(/-/g, '_')}_table_arn`]?.value]).toEqual([key, ref('aws_dynamodb_table', name, 'arn')]);
+    }
+    // The chat history's exchanges expire (STORY42_CHAT_HISTORY_TTL_DAYS sets expires_at); projects and cards stay.
+    const ttls = Object.fromEntries(resourcesOf(s, 'aws_dynamodb_table').map(([, t]) => [String(t.name).slice(s.name.length + 1), t.ttl]));
+    expect(ttls).toMatchObject({ 'chat-history': { attribute_name: 'expires_at', enabled: true }, projects: undefined, 'prompt-cards': undefined });
+  });
+});
+
+describe('S3: the prompts bucket keeps replaced versions prompts.noncurrent_version_days at most; every bucket aborts incomplete uploads after 7 days', () => {
+  const lifecycleOf = (s: Synthesized, suffix: string) => {
+    const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith(suffix));
+    return one(s, 'aws_s3_bucket_lifecycle_configuration', (r) => r.bucket === ref('aws_s3_bucket', bucket))[1].rule as ResourceJson[];
+  };
+  const promptRules = (days: number) => [
+    expect.objectContaining({ id: 'expire-old-versions', status: 'Enabled', filter: [{ prefix: '' }], noncurrent_version_expiration: [{ noncurrent_days: days }], abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }] }),
+  ];
+
+  it.each(ALL)('$label', ({ label }) => {
+    const s = stack(label);
+    expect(lifecycleOf(s, '-prompts')).toEqual(promptRules(s.cfg.prompts.noncurrent_version_days));
+    // Every environment file today: the defaults.
+    expect(s.cfg.prompts).toMatchObject({ noncurrent_version_days: 90 });
+    for (const [name] of resourcesOf(s, 'aws_s3_bucket')) {
+      const [, lc] = one(s, 'aws_s3_bucket_lifecycle_configuration', (r) => r.bucket === ref('aws_s3_bucket', name));
+      expect([name, (lc.rule as ResourceJson[])[0]?.abort_incomplete_multipart_upload]).toEqual([name, [{ days_after_initiation: 7 }]]);
+    }
+    // One rule per bucket.
+    for (const suffix of ['-prompts', '-story-images', '-site']) expect([suffix, lifecycleOf(s, suffix).length]).toEqual([suffix, 1]);
+  });
+
+  it('other settings reach the rules as they are', () => {
+    const base = targets()[0] as (typeof ALL)[number];
+    const s = synthesize(variant(base, 'prompt history 7 days', { prompts: { ...base.cfg.prompts, noncurrent_version_days: 7 } }));
+    expect(lifecycleOf(s, '-prompts')).toEqual(promptRules(7));
   });
 });
 

@@ -51,6 +51,7 @@ const FOUNDATION_OUTPUTS = [
   'cognito_user_pool_id', 'cognito_user_pool_client_id', 'cognito_user_pool_domain', 'admin_username',
   'lambda_ecr_repository_url', 'story_image_lambda_ecr_repository_url', 'data_ops_ecr_repository_url', 'ecs_ecr_repository_url',
   'story_images_bucket_name', 's3_bucket_name', 'dynamodb_table_name', 'dynamodb_table_arn', 'search_cache_table_name', 'search_cache_table_arn', 'google_api_key_secret_name', 'tts_api_key_secret_name',
+  'projects_table_name', 'projects_table_arn', 'prompt_cards_table_name', 'prompt_cards_table_arn', 'chat_history_table_name', 'chat_history_table_arn', 'prompts_bucket_name',
   'cloudfront_distribution_id', 'cloudfront_domain_name', 'website_url', 'region',
 ];
 
@@ -91,7 +92,7 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
     for (const [type, field] of named) {
       for (const [name, r] of resourcesOf(s, type)) expect([type, name, String(r[field])]).toEqual([type, name, expect.stringMatching(new RegExp(`^${prefix}[-/]`))]);
     }
-    expect(resourcesOf(s, 'aws_dynamodb_table').map(([, t]) => t.name).sort()).toEqual([`${prefix}-search-cache`, `${prefix}-story-sessions`]);
+    expect(resourcesOf(s, 'aws_dynamodb_table').map(([, t]) => t.name).sort()).toEqual([`${prefix}-chat-history`, `${prefix}-projects`, `${prefix}-prompt-cards`, `${prefix}-search-cache`, `${prefix}-story-sessions`]);
     const [sessions = '?'] = resourcesOf(s, 'aws_dynamodb_table').find(([, t]) => t.name === `${prefix}-story-sessions`) ?? [];
     expect(s.json.output?.dynamodb_table_name?.value).toBe(ref('aws_dynamodb_table', sessions, 'name'));
     expect(s.json.output?.dynamodb_table_arn?.value).toBe(ref('aws_dynamodb_table', sessions, 'arn'));
@@ -191,7 +192,7 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
     const protect = s.cfg.deletion_protection ?? s.cfg.environment === 'prod';
     if (s.cfg.environment === 'prod') expect(protect).toBe(true);
     const tables = resourcesOf(s, 'aws_dynamodb_table');
-    expect(tables).toHaveLength(2);
+    expect(tables).toHaveLength(5);
     for (const [name, t] of tables) expect([name, t.deletion_protection_enabled]).toEqual([name, protect]);
     expect(resourcesOf(s, 'aws_cognito_user_pool')[0]?.[1].deletion_protection).toBe(protect ? 'ACTIVE' : 'INACTIVE');
     for (const [, lb] of resourcesOf(s, 'aws_lb')) expect(lb.enable_deletion_protection).toBe(protect);
@@ -202,6 +203,8 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
   if (phase === 2) {
     it('Lambdas run their pinned ECR image with the agreed environment; the agent task too', () => {
       const s = stack(label);
+      const [promptsBucket = '?'] = resourcesOf(s, 'aws_s3_bucket').find(([, b]) => b.bucket === `${s.name}-prompts`) ?? [];
+      const tableNamed = (suffix: string) => (resourcesOf(s, 'aws_dynamodb_table').find(([, t]) => t.name === `${s.name}-${suffix}`) ?? ['?'])[0];
       const expectedEnv = {
         STORY42_IMAGES_BUCKET: expect.stringContaining('aws_s3_bucket.'),
         STORY42_SESSIONS_TABLE: expect.stringContaining('aws_dynamodb_table.'),
@@ -217,12 +220,23 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
         STORY42_COGNITO_CLIENT_ID: expect.stringContaining('aws_cognito_user_pool_client.'),
         STORY42_ENVIRONMENT: s.cfg.environment,
         ...(s.cfg.allowed_models ? { STORY42_ALLOWED_MODELS: s.cfg.allowed_models.join(',') } : {}),
+        // Prompts as data: every Lambda and the agent.
+        STORY42_PROMPTS_BUCKET: ref('aws_s3_bucket', promptsBucket, 'bucket'),
+        STORY42_PROMPT_CACHE_TTL_MS: String(s.cfg.prompts.cache_ttl_ms),
+      };
+      // Projects, prompt cards and chat: data-ops (CRUD) and text-regen (chat) only.
+      const projectEnv = {
+        STORY42_PROJECTS_TABLE: ref('aws_dynamodb_table', tableNamed('projects'), 'name'),
+        STORY42_PROMPT_CARDS_TABLE: ref('aws_dynamodb_table', tableNamed('prompt-cards'), 'name'),
+        STORY42_CHAT_HISTORY_TABLE: ref('aws_dynamodb_table', tableNamed('chat-history'), 'name'),
+        STORY42_CHAT_HISTORY_TTL_DAYS: String(s.cfg.chat.history_ttl_days),
       };
       const fns = resourcesOf(s, 'aws_lambda_function');
       expect(fns.map(([, f]) => String(f.function_name).split(`${s.name}-`)[1]).sort()).toEqual(['data-ops', 'story-image-regen', 'story-text-regen']);
       for (const [, f] of fns) {
         expect(f).toMatchObject({ package_type: 'Image', image_uri: expect.stringMatching(new RegExp(`^\\$\\{aws_ecr_repository\\.[^}]+\\.repository_url\\}:${s.cfg.image_tag}$`)) });
-        expect((f.environment as { variables: Record<string, string> }).variables).toEqual(expectedEnv);
+        const fn = String(f.function_name).slice(s.name.length + 1);
+        expect([fn, (f.environment as { variables: Record<string, string> }).variables]).toEqual([fn, fn === 'story-image-regen' ? expectedEnv : { ...expectedEnv, ...projectEnv }]);
       }
       const [[, task] = ['', {}]] = resourcesOf(s, 'aws_ecs_task_definition');
       const [container] = JSON.parse(String(task.container_definitions)) as Array<{ image: string; environment: Array<{ name: string; value: string }>; healthCheck: { command: string[] } }>;
@@ -267,17 +281,37 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
         .sort();
       expect(resolved).toEqual([
         'DELETE /jobs/{job_id} -> data-ops',
+        'DELETE /projects/{project_id} -> data-ops',
+        'DELETE /projects/{project_id}/prompt-cards/{prompt_id} -> data-ops',
+        // The prompt admin routes (admin group, enforced in code).
+        'GET /admin/prompts -> data-ops',
+        'GET /admin/prompts/{assistant}/{name} -> data-ops',
+        'GET /admin/prompts/{assistant}/{name}/versions -> data-ops',
         'GET /health -> data-ops',
         'GET /jobs -> data-ops',
         'GET /jobs/{job_id} -> data-ops',
         'GET /openapi.json -> data-ops',
+        'GET /projects -> data-ops',
+        'GET /projects/{project_id} -> data-ops',
+        'GET /projects/{project_id}/chat/{session_id} -> data-ops',
+        'GET /projects/{project_id}/prompt-cards -> data-ops',
+        'GET /projects/{project_id}/prompt-cards/{prompt_id} -> data-ops',
+        'POST /admin/prompts/reload -> data-ops',
+        'POST /admin/prompts/{assistant}/{name}/rollback -> data-ops',
         'POST /generate-story -> story-text-regen',
         'POST /generate-story-image -> story-image-regen',
         'POST /generate-story-outline -> story-text-regen',
         'POST /generate-topics-ideas -> story-text-regen',
         'POST /narrate-story -> story-image-regen',
+        'POST /projects -> data-ops',
+        // The project chat: a Bedrock ConverseStream with the text models (text-regen's grants).
+        'POST /projects/{project_id}/chat -> story-text-regen',
+        'POST /projects/{project_id}/prompt-cards -> data-ops',
         'POST /regenerate-segment -> story-text-regen',
         'POST /regenerate-segment-image -> story-image-regen',
+        'PUT /admin/prompts/{assistant}/{name} -> data-ops',
+        'PUT /projects/{project_id} -> data-ops',
+        'PUT /projects/{project_id}/prompt-cards/{prompt_id} -> data-ops',
       ]);
       // CORS: a preflight on every resource, allowing exactly the methods the resource has.
       const options = resourcesOf(s, 'aws_api_gateway_integration_response');
@@ -301,6 +335,25 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
       const base = TARGETS.find((t) => t.label === label) as (typeof TARGETS)[number];
       const longer = synthesize(variant(base, 'idle 3600', { agent: { ...base.cfg.agent, idle_timeout_seconds: 3600 } }));
       expect(resourcesOf(longer, 'aws_lb').map(([, l]) => l.idle_timeout)).toEqual([3600]);
+    });
+
+    it('prompts.cache_ttl_ms reaches every Lambda and the agent, chat.history_ttl_days data-ops and text-regen, as they are', () => {
+      const base = TARGETS.find((t) => t.label === label) as (typeof TARGETS)[number];
+      const v = synthesize(variant(base, 'prompt cache 1 s, chat history 7 days', { prompts: { ...base.cfg.prompts, cache_ttl_ms: 1000 }, chat: { history_ttl_days: 7 } }));
+      const envOf = Object.fromEntries(resourcesOf(v, 'aws_lambda_function').map(([, f]) => [String(f.function_name).slice(v.name.length + 1), (f.environment as { variables: Record<string, string> }).variables]));
+      const [[, task] = ['', {}]] = resourcesOf(v, 'aws_ecs_task_definition');
+      const [container] = JSON.parse(String(task.container_definitions)) as Array<{ environment: Array<{ name: string; value: string }> }>;
+      envOf.agent = Object.fromEntries(container?.environment.map((e) => [e.name, e.value]) ?? []);
+      const pick = (vars: Record<string, string> = {}) => [vars.STORY42_PROMPT_CACHE_TTL_MS, vars.STORY42_CHAT_HISTORY_TTL_DAYS];
+      expect(Object.fromEntries(Object.entries(envOf).map(([fn, vars]) => [fn, pick(vars)]))).toEqual({
+        'data-ops': ['1000', '7'],
+        'story-text-regen': ['1000', '7'],
+        'story-image-regen': ['1000', undefined],
+        agent: ['1000', undefined],
+      });
+      // Every environment file today: the defaults (5 minutes, 90 days).
+      const [[, dataOps] = ['', {}]] = resourcesOf(stack(label), 'aws_lambda_function').filter(([, f]) => String(f.function_name).endsWith('-data-ops'));
+      expect(pick((dataOps.environment as { variables: Record<string, string> }).variables)).toEqual(['300000', '90']);
     });
 
     it('alarms on Lambda errors and API 5xx go to the alarm email', () => {
@@ -394,6 +447,18 @@ describe('environment files', () => {
     expect(parseEnvironment(file, text({ agent: { search: { budget_per_minute: 10000, cache_ttl_seconds: 2592000 }, idle_timeout_seconds: 4000 } })).agent.search.budget_per_minute).toBe(10000);
   });
 
+  it('accepts prompts and chat blocks; defaults: a 5-minute prompt cache, 90 days and 20 replaced versions of a prompt, 90 days of chat history', () => {
+    const cfg = parseEnvironment(file, text());
+    expect(cfg.prompts).toEqual({ cache_ttl_ms: 300000, noncurrent_version_days: 90 });
+    expect(cfg.chat).toEqual({ history_ttl_days: 90 });
+    expect(parseEnvironment(file, text({ prompts: { cache_ttl_ms: 1000 } })).prompts).toEqual({ cache_ttl_ms: 1000, noncurrent_version_days: 90 });
+    expect(parseEnvironment(file, text({ prompts: { cache_ttl_ms: 3600000, noncurrent_version_days: 3650 }, chat: { history_ttl_days: 3650 } }))).toMatchObject({
+      prompts: { cache_ttl_ms: 3600000, noncurrent_version_days: 3650 },
+      chat: { history_ttl_days: 3650 },
+    });
+    expect(parseEnvironment(file, text({ prompts: { noncurrent_version_days: 1 }, chat: { history_ttl_days: 1 } }))).toMatchObject({ prompts: { noncurrent_version_days: 1 }, chat: { history_ttl_days: 1 } });
+  });
+
   it('accepts a speech block: the external TTS API, voices and concurrency', () => {
     expect(parseEnvironment(file, text({ speech: { provider: 'external', voices: ['Rachel', 'Adam'], concurrency: 8 } })).speech).toEqual({ provider: 'external', voices: ['Rachel', 'Adam'], concurrency: 8 });
     expect(parseEnvironment(file, text({ speech: { voices: ['Joanna', 'Matthew'] } })).speech).toEqual({ provider: 'polly', voices: ['Joanna', 'Matthew'] });
@@ -443,6 +508,19 @@ describe('environment files', () => {
     [{ agent: { idle_timeout_seconds: 4001 } }, 'agent.idle_timeout_seconds'],
     [{ agent: { idle_timeout_seconds: '900' } }, 'agent.idle_timeout_seconds'],
     [{ agent: { keepalive_seconds: 15 } }, 'agent: Unrecognized key: "keepalive_seconds"'],
+    [{ prompts: { cache_ttl_ms: 999 } }, 'prompts.cache_ttl_ms: '],
+    [{ prompts: { cache_ttl_ms: 3600001 } }, 'prompts.cache_ttl_ms: '],
+    [{ prompts: { cache_ttl_ms: 1500.5 } }, 'prompts.cache_ttl_ms: '],
+    [{ prompts: { cache_ttl_ms: '300000' } }, 'prompts.cache_ttl_ms: '],
+    [{ prompts: { noncurrent_version_days: 0 } }, 'prompts.noncurrent_version_days: '],
+    [{ prompts: { noncurrent_version_days: 3651 } }, 'prompts.noncurrent_version_days: '],
+    [{ prompts: { max_noncurrent_versions: 20 } }, 'prompts: '],
+    [{ prompts: { bucket: 'mine' } }, 'prompts: Unrecognized key: "bucket"'],
+    [{ chat: { history_ttl_days: 0 } }, 'chat.history_ttl_days: '],
+    [{ chat: { history_ttl_days: 3651 } }, 'chat.history_ttl_days: '],
+    [{ chat: { history_ttl_days: 1.5 } }, 'chat.history_ttl_days: '],
+    [{ chat: { history_ttl_days: null } }, 'chat.history_ttl_days: '],
+    [{ chat: { ttl_days: 30 } }, 'chat: Unrecognized key: "ttl_days"'],
   ])('fails naming the file and the field for %j', (patch, message) => {
     let error: unknown;
     try {

@@ -80,6 +80,12 @@ export class Story42Stack extends TerraformStack {
     out('dynamodb_table_arn', f.table.arn);
     out('search_cache_table_name', f.searchCacheTable.name, "The story agent's web search cache (STORY42_SEARCH_CACHE_TABLE)");
     out('search_cache_table_arn', f.searchCacheTable.arn);
+    out('projects_table_name', f.projectTables.projects.name, 'Projects (STORY42_PROJECTS_TABLE)');
+    out('projects_table_arn', f.projectTables.projects.arn);
+    out('prompt_cards_table_name', f.projectTables.promptCards.name, "Projects' prompt cards (STORY42_PROMPT_CARDS_TABLE)");
+    out('prompt_cards_table_arn', f.projectTables.promptCards.arn);
+    out('chat_history_table_name', f.projectTables.chatHistory.name, 'Project chat history (STORY42_CHAT_HISTORY_TABLE)');
+    out('chat_history_table_arn', f.projectTables.chatHistory.arn);
     out('google_api_key_secret_name', f.imageKeySecret.name);
     out('tts_api_key_secret_name', f.ttsKeySecret.name);
     compute('ecs_cluster_name', (c) => c.cluster.name);

@@ -64,7 +64,9 @@ describe('the tool list', () => {
     const h = await harness();
     expect(h.box.tools().map((t) => t.name).sort()).toEqual(Object.values(AGENT_TOOL).sort());
     for (const t of h.box.tools()) expect(t.description.length).toBeGreaterThan(20);
-    expect(agentSystemPrompt('no story yet.')).toMatch(/Current session: no story yet\./);
+    const system = await agentSystemPrompt(platform.prompts, 'no story yet.');
+    expect(system.text).toMatch(/Current session: no story yet\.$/);
+    expect(system.use).toEqual({ prompt: 'story-agent/system', version: expect.any(String), source: expect.stringMatching(/^(s3|fallback)$/) });
   });
 
   it('refuses input its schema refuses, before any work (400)', async () => {

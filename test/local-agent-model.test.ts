@@ -10,8 +10,14 @@ import { AGENT_TOOL, agentSystemPrompt, agentToolDescriptions, agentToolInputs, 
 import { localCredentials } from '../src/aws/clients';
 import { agentReply, toolUseIds, type AgentModelMessage, type AgentReply, type AgentToolCall } from '../src/local/agent-model';
 import { LocalBedrockServer } from '../src/local/bedrock-server';
+import { bundledPromptService } from '../src/platform/prompt-wiring';
 
 const ALL_TOOLS: string[] = Object.values(AGENT_TOOL);
+/** The agent's system prompt as the agent sends it (the bundled `story-agent/system`). */
+let SYSTEM_PROMPT = '';
+beforeAll(async () => {
+  SYSTEM_PROMPT = (await agentSystemPrompt(bundledPromptService(), 'no current story')).text;
+});
 const BEES = 'Write a 6-panel non-fiction story about how bees make honey for grade 3, with pictures, and read it aloud.';
 const SEARCH_OK = {
   status: 'ok',
@@ -29,7 +35,7 @@ type Result = { status?: 'success' | 'error'; json?: Record<string, unknown>; te
 const user = (text: string): AgentModelMessage => ({ role: 'user', content: [{ text }] });
 
 function reply(messages: AgentModelMessage[], tools: string[] = ALL_TOOLS): AgentReply {
-  return agentReply({ system: [{ text: agentSystemPrompt('no current story') }], messages, tools }, toolUseIds(messages));
+  return agentReply({ system: [{ text: SYSTEM_PROMPT }], messages, tools }, toolUseIds(messages));
 }
 
 function callsOf(r: AgentReply): AgentToolCall[] {
@@ -342,7 +348,10 @@ describe('the local Bedrock server plays the agent model on the wire', () => {
       (name): Tool => ({ toolSpec: { name, description: agentToolDescriptions[name], inputSchema: { json: JSON.parse(JSON.stringify(z.toJSONSchema(agentToolInputs[name], { io: 'input' }))) as ToolInputSchema.JsonMember['json'] } } }),
     ),
   };
-  const system = [{ text: agentSystemPrompt('no current story') }];
+  const system = [{ text: '' }];
+  beforeAll(() => {
+    system[0] = { text: SYSTEM_PROMPT };
+  });
   const modelId = 'us.amazon.nova-pro-v1:0';
   const sdkMessages = (messages: AgentModelMessage[]) => JSON.parse(JSON.stringify(messages)) as Message[];
 

@@ -111,10 +111,15 @@ describe('structure enforcement', () => {
     const text = new FlakyWriter(1);
     const gw = await startTestGateway({ parts: { text } });
     try {
-      const res = await gw.call('POST', '/generate-story', { body: { ...body, job_id: jobId('flaky') } });
+      const job = jobId('flaky');
+      const res = await gw.call('POST', '/generate-story', { body: { ...body, job_id: job } });
       expect(res.status).toBe(200);
       expect(text.calls.map((c) => c.attempt)).toEqual([1, 2]);
       expect(text.calls[1]?.repairHint).toContain('expected exactly 6 sections');
+      // The repair instruction is the story-writer/repair prompt, and the job's record names it.
+      expect([text.calls[0]?.repairPrompt, text.calls[1]?.repairPrompt]).toEqual([undefined, `Your previous answer was rejected: ${text.calls[1]?.repairHint}. Answer again, following every rule.`]);
+      const record = ((await gw.call('GET', `/jobs/${job}`)).body.result as { records: Array<{ prompts: Array<{ prompt: string }> }> }).records[0];
+      expect(record?.prompts.map((p) => p.prompt)).toEqual(['story-writer/system', 'story-writer/story', 'story-writer/repair']);
       expect(gw.telemetry.get('model_output_rejected')).toBe(1);
     } finally {
       await gw.stop();

@@ -16,12 +16,14 @@ import { ROUTES, routeNamed, userRoute, type Route } from '../src/core/routes';
 import { lambdaHandler } from '../src/lambda/adapter';
 import { invokeStreaming } from '../src/local/lambda-invoke';
 import { LocalBedrockServer } from '../src/local/bedrock-server';
-import { localStoryAgent, serveGateway } from '../src/local/platform';
+import { serveGateway } from '../src/local/platform';
+import { localStoryAgent } from '../src/local/story-agent';
 import { createLocalPlatform } from '../src/local/providers';
 import { TokenVerifier } from '../src/platform/auth';
 import { callerFromClaims } from '../src/platform/door';
 import { Story42Stack } from '../terraform/stack';
 import { ROOT as TF_ROOT, resourcesOf, targets, type Synthesized } from '../terraform/synth-support';
+import { ADMIN_USER } from '../src/local/services';
 import { claimsOf, jobId, quietTelemetry, testConfig, tokenFor } from './support/local';
 import { validateOpenApi } from './support/openapi-validate';
 import { parseEvents } from './support/sse';
@@ -160,11 +162,11 @@ describe('every answer matches the response schema its route declares', () => {
     const token = await tokenFor();
     const job = jobId('contract');
     const called = new Set<string>();
-    const call = async (name: string, body?: unknown, params: Record<string, string> = {}) => {
+    const call = async (name: string, body?: unknown, params: Record<string, string> = {}, as = token) => {
       called.add(name);
       const r = routeNamed(name);
       const url = `${gateway.url}${r.path.replace(/\{(\w+)\}/g, (_m, k: string) => params[k] ?? '')}`;
-      const res = await fetch(url, { method: r.method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(url, { method: r.method, headers: { Authorization: `Bearer ${as}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       const json = (await res.json()) as unknown;
       expect([name, res.status]).toEqual([name, 200]);
       const schema = r.envelope ? envelopeSchema(r.response) : r.response;
@@ -194,6 +196,28 @@ describe('every answer matches the response schema its route declares', () => {
       await call('list_agent_sessions');
       await call('get_agent_session', undefined, { session_id: session.session_id });
       await call('delete_agent_session', undefined, { session_id: session.session_id });
+      const project = (await call('create_project', { name: 'contract', settings: { panels: 3 } })).result as { project_id: string };
+      const projectParams = { project_id: project.project_id };
+      await call('list_projects');
+      await call('get_project', undefined, projectParams);
+      await call('update_project', { status: 'archived' }, projectParams);
+      const card = (await call('create_prompt_card', { title: 'Voice', text: 'Write warmly.', tags: ['style'] }, projectParams)).result as { prompt_id: string };
+      await call('list_prompt_cards', undefined, projectParams);
+      await call('get_prompt_card', undefined, { ...projectParams, prompt_id: card.prompt_id });
+      await call('update_prompt_card', { step_order: 2 }, { ...projectParams, prompt_id: card.prompt_id });
+      const chat = (await call('project_chat', { input: 'A snail who races a hare' }, projectParams)).result as { session_id: string };
+      await call('get_project_chat', undefined, { ...projectParams, session_id: chat.session_id });
+      await call('delete_prompt_card', undefined, { ...projectParams, prompt_id: card.prompt_id });
+      await call('delete_project', undefined, projectParams);
+      // The prompt admin routes (admin group). The suite's prompts bucket is shared: the new version is the same text.
+      const admin = await tokenFor(ADMIN_USER);
+      const promptParams = { assistant: 'illustrator', name: 'edit' };
+      await call('list_prompts', undefined, {}, admin);
+      const prompt = (await call('get_prompt', undefined, promptParams, admin)).result as { text: string };
+      await call('put_prompt', { text: prompt.text }, promptParams, admin);
+      const versions = (await call('list_prompt_versions', undefined, promptParams, admin)).result as { versions: Array<{ version_id: string }> };
+      await call('rollback_prompt', { version_id: versions.versions[1]?.version_id ?? versions.versions[0]?.version_id }, promptParams, admin);
+      await call('reload_prompts', undefined, {}, admin);
       expect([...called].sort()).toEqual(ROUTES.map((r) => r.name).sort());
     } finally {
       await gateway.stop();

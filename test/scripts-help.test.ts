@@ -138,6 +138,7 @@ describe('shell scripts: --help and wrong invocations', () => {
     { file: 'deploy.sh', npm: 'deploy', synopsis: 'scripts/deploy.sh <env> <region> [--dry-run]' },
     { file: 'rebuild_and_deploy.sh', npm: 'deploy:code', synopsis: 'scripts/rebuild_and_deploy.sh <env> <region> [--only' },
     { file: 'bootstrap-state.sh', synopsis: 'scripts/bootstrap-state.sh <env> <region> [--dry-run]' },
+    { file: 'upload-prompts.sh', synopsis: 'scripts/upload-prompts.sh <env> <region> [--dry-run]' },
   ];
   const TOOLS = ['aws', 'docker', 'npm', 'terraform', 'git', 'node'];
   let bin: string;

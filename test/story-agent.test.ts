@@ -7,7 +7,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../src/aws/clients';
 import { sessionPrefix } from '../src/core/artifacts';
 import { LocalBedrockServer } from '../src/local/bedrock-server';
-import { localStoryAgent } from '../src/local/platform';
+import { localStoryAgent } from '../src/local/story-agent';
 import { LocalDuckDuckGoServer } from '../src/local/duckduckgo-server';
 import type { Config } from '../src/platform/config';
 import { startTestGateway, testConfig, tokenFor, type TestGateway } from './support/local';

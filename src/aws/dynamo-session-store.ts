@@ -23,6 +23,7 @@ import {
 import { z } from 'zod';
 import { fitJson } from '../core/bounded';
 import { badRequest } from '../core/errors';
+import { TRACKED_PROMPTS_MAX } from '../core/prompt-catalogue';
 import type { JobPage, JobSummary, PageRequest, RecordPage, SessionStore, TrackingRecord } from '../core/ports';
 import { SESSIONS_SCHEMA } from './sessions-schema';
 import { storeCall } from './unavailable';
@@ -48,6 +49,7 @@ const itemSchema = z.object({
   truncated: z.boolean().optional(),
   provider: z.string().optional(),
   usage: z.array(z.object({ model: z.string(), latencyMs: z.number(), inputTokens: z.number(), outputTokens: z.number() })).optional(),
+  prompts: z.array(z.object({ prompt: z.string(), version: z.string(), source: z.enum(['s3', 'fallback']) })).optional(),
 });
 
 const recordCursorSchema = z.object({ s: z.string().max(400) });
@@ -78,6 +80,7 @@ function toRecord(item: Record<string, unknown>): TrackingRecord {
     status: i.status,
     provider: i.provider,
     usage: i.usage,
+    prompts: i.prompts,
     ...(i.truncated ? { truncated: true } : {}),
   };
 }
@@ -115,6 +118,8 @@ export class DynamoSessionStore implements SessionStore {
             status: rec.status,
             provider: rec.provider,
             usage: rec.usage,
+            // A few entries (the story core keeps at most TRACKED_PROMPTS_MAX), each a short name and version id: well inside the item's headroom.
+            prompts: rec.prompts?.slice(0, TRACKED_PROMPTS_MAX),
             ...(fitted.truncated || rec.truncated ? { truncated: true } : {}),
             ...(this.ttlDays > 0 ? { [SESSIONS_SCHEMA.ttlAttribute]: Math.floor(rec.timestamp / 1000) + this.ttlDays * 86400 } : {}),
           },

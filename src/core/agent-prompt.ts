@@ -1,6 +1,6 @@
 /**
- * The story agent's words, in one place: its system prompt, and each tool's name,
- * description and input schema (zod; the agent framework sends them to the model as JSON
+ * The story agent's words, in one place: its system prompt (the prompt `story-agent/system`),
+ * and each tool's name, description and input schema (zod; the agent framework sends them to the model as JSON
  * schema). The tools' work is in `agent-tools.ts`; the framework adapter in `agent/`.
  *
  * Every string and array a model may send is capped here, so a tool never sees unbounded input.
@@ -8,6 +8,8 @@
 import { z } from 'zod';
 import { PANELS_MAX, PANELS_MIN, SPEAKERS_MAX, SPEAKERS_MIN, AUDIO_MINUTES_MAX, AUDIO_MINUTES_MIN } from './schemas';
 import { ARTIFACT_PATH_MAX_CHARS } from './artifacts';
+import { renderNamed, type RenderedNamedPrompt } from './prompt-catalogue';
+import type { PromptService } from './prompt-store';
 
 /** Characters of text one `write_artifact` call may carry (the store's byte cap is larger). */
 export const ARTIFACT_TEXT_MAX_CHARS = 200_000;
@@ -127,16 +129,10 @@ export const agentToolDescriptions: Record<AgentToolName, string> = {
   [AGENT_TOOL.listArtifacts]: "Lists the files saved in this session, the story's files included.",
 };
 
-/** The agent's system prompt; `state` is the session's current story, summarised (see `AgentToolbox.summary`). */
-export function agentSystemPrompt(state: string): string {
-  return [
-    'You are the Story42 story agent. You make stories for children and young adults with the user: research, outline, story, pictures and narration.',
-    'Work with the tools; never invent story text, pictures, audio or sources yourself.',
-    'For non-fiction, or when the user asks for research, call web_search first and put what you learned into the idea you pass on. If search is unavailable, say so to the user in one sentence and carry on.',
-    'For a new story, call write_story once with an outline you write (beginning, middle, end); set illustrate when the user wants pictures, then call narrate_story when the user wants it read aloud.',
-    'For a change to one segment call rewrite_segment; for a change to one picture call redraw_panel with the panel number. Never rewrite or redraw more than the user asked for.',
-    'Keep your answers short: say what you made and what the user can ask next.',
-    '',
-    `Current session: ${state}`,
-  ].join('\n');
+/**
+ * The agent's system prompt (the `story-agent/system` prompt, from the prompt service); `state`
+ * is the session's current story, summarised (see `AgentToolbox.summary`).
+ */
+export function agentSystemPrompt(prompts: PromptService, state: string): Promise<RenderedNamedPrompt> {
+  return renderNamed(prompts, 'story-agent/system', { state });
 }

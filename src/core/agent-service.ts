@@ -9,6 +9,7 @@ import { AgentToolbox, type AgentEvent, type AgentTool, type AgentToolDeps } fro
 import { sessionListQuerySchema, validateSessionId, type AgentSessionMeta, type AgentSessionStore, type ConversationMessage } from './artifacts';
 import { badRequest, HttpError, isAbortError } from './errors';
 import type { Caller, Telemetry } from './ports';
+import type { PromptService } from './prompt-store';
 
 /** One turn of the agent loop, as the runner sees it. */
 export interface AgentRun {
@@ -41,6 +42,8 @@ export interface AgentRunner {
 export interface AgentServiceDeps extends AgentToolDeps {
   runner: AgentRunner;
   telemetry: Telemetry;
+  /** The prompts: the agent's system prompt is `story-agent/system`. */
+  prompts: PromptService;
   /** The longest one turn may take (its tools included). */
   turnTimeoutMs: number;
 }
@@ -135,10 +138,11 @@ export class AgentService {
         pending.push({ label, work });
       }, opts.requestId);
       const [history, state] = await Promise.all([sessions.loadConversation(caller.sub, id), tools.summary()]);
+      const system = await agentSystemPrompt(this.deps.prompts, state);
       const result = await runner.run({
         history,
         message: parsed.data.message,
-        systemPrompt: agentSystemPrompt(state),
+        systemPrompt: system.text,
         tools: tools.tools(),
         signal,
         onText: (delta) => opts.emit({ event: 'text', data: { delta } }),

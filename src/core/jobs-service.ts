@@ -84,6 +84,7 @@ export class JobsService {
         status: r.status,
         provider: r.provider ?? null,
         usage: r.usage ?? [],
+        prompts: r.prompts ?? [],
         request: r.request,
         response: r.response,
         ...(r.truncated ? { truncated: true } : {}),

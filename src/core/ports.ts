@@ -5,6 +5,7 @@
  *
  * Nothing in `src/core` imports the AWS SDK or Express.
  */
+import type { PromptUse } from './prompt-store';
 import type { TextTask } from './prompts';
 
 /** Who is calling, taken only from a verified ID token's claims. */
@@ -43,6 +44,8 @@ export interface TextCall {
   attempt: number;
   /** Why the previous attempt was rejected, for repair prompts. */
   repairHint?: string;
+  /** The rendered repair instruction (the `story-writer/repair` prompt with `repairHint`): model providers append it to the user prompt. */
+  repairPrompt?: string;
   signal?: AbortSignal;
   /** Streaming providers report the structured output's JSON text as it arrives. */
   onDelta?: (jsonFragment: string) => void;
@@ -65,6 +68,43 @@ export interface TextModel {
   generate(call: TextCall): Promise<TextOutput>;
 }
 
+/** One earlier message of a chat, as the model is shown it. */
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+/** One chat call: system text (one block each, in order), the conversation so far, the new input. */
+export interface ChatCall {
+  system: string[];
+  /** Oldest first; alternating user / assistant, starting with the user. */
+  messages: ChatTurn[];
+  input: string;
+  /** Provider-local model id (the part after `bedrock/`). */
+  modelId: string;
+  /** Stable seed for deterministic engines. */
+  seed: string;
+  signal?: AbortSignal;
+  /** The answer's text as it arrives. */
+  onDelta?: (text: string) => void;
+  /** A streaming provider started over (a retried connection): what came before is void. */
+  onRestart?: () => void;
+}
+
+export interface ChatReply {
+  text: string;
+  /** What answered: `bedrock/<model id>`, or the offline engine's model name. */
+  model: string;
+  usage?: TokenUsage;
+}
+
+/** A conversational model: free text out, streamed. */
+export interface ChatModel {
+  /** Provider name reported in results, e.g. `bedrock`, `offline-chat-responder`. */
+  readonly provider: string;
+  chat(call: ChatCall): Promise<ChatReply>;
+}
+
 export interface ImageRequest {
   /** Scene description. */
   prompt: string;
@@ -74,6 +114,11 @@ export interface ImageRequest {
   width: number;
   height: number;
   signal?: AbortSignal;
+  /**
+   * The rendered instruction for an image model (the `illustrator/panel` or `illustrator/edit`
+   * prompt); model providers send it instead of their own wording. Offline engines ignore it.
+   */
+  modelPrompt?: string;
 }
 
 export interface ImageEditRequest extends ImageRequest {
@@ -173,6 +218,8 @@ export interface TrackingRecord {
   truncated?: boolean;
   provider?: string;
   usage?: Array<TokenUsage & { model: string; latencyMs: number }>;
+  /** The prompts the call used, each with the version in use and where it came from. */
+  prompts?: PromptUse[];
 }
 
 export interface JobSummary {

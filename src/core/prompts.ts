@@ -1,9 +1,13 @@
 /**
  * The text tasks the core asks a model to do, and their rendering as prompts for real
- * language models. Offline engines read the typed task; model providers read the prompt.
+ * language models. Offline engines read the typed task; model providers read the prompt. The
+ * prompts' words are the story writer's prompts (`prompts/story-writer/*.md`, served by the
+ * prompt service); this file computes the values of their placeholders.
  */
 import { z } from 'zod';
 import type { PromptText } from './ports';
+import { renderNamed, type RenderedNamedPrompt } from './prompt-catalogue';
+import type { PromptService, PromptUse } from './prompt-store';
 import {
   NARRATOR,
   outlineResultSchema,
@@ -50,59 +54,61 @@ export function resultJsonSchema(kind: TextTaskKind): Record<string, unknown> {
   return schema;
 }
 
-const SYSTEM = [
-  'You are Story42, a children\'s and young-adult story studio writer.',
-  'You always answer with exactly one JSON object that matches the given JSON schema, with no prose around it.',
-  `The narrator's lines use the speaker name "${NARRATOR}". Never write the word "${NARRATOR}" inside any text.`,
-].join(' ');
-
+/** What to write, as the outline and story prompts say it (`{{length}}`). */
 function describeLength(input: { story_type?: string; panels?: number; audio_length?: number }): string {
   if (input.story_type === 'visual') return `a visual story told in ${input.panels} illustrated panels`;
   if (input.story_type === 'audio') return `an audio story of about ${input.audio_length} minutes of narration`;
   return 'a story';
 }
 
-function userPrompt(task: TextTask): string {
+/** The task's user prompt (the story writer's prompt named after the task) with the values its placeholders need. */
+function userPrompt(task: TextTask, prompts: PromptService): Promise<RenderedNamedPrompt> {
   switch (task.kind) {
     case 'topics':
-      return [
-        `Suggest a ${task.input.genre} story topic built from these topics: ${task.input.topics}.`,
-        'Describe its subject category, scope and coverage, structure, source types, target audience and tone, one short paragraph each.',
-      ].join('\n');
+      return renderNamed(prompts, 'story-writer/topics', { genre: task.input.genre, topics: task.input.topics });
     case 'outline': {
       const i = task.input;
-      return [
-        `Outline ${describeLength(i)}. Genre: ${i.genre}. Reading level: ${i.reading_level}. Tone: ${i.tone}.`,
-        `Idea from the user: ${i.user_input_description}`,
-        `Use exactly ${i.number_of_speakers} speakers including "${NARRATOR}" (list them in speaker_names, ${NARRATOR} first).`,
-        'Give exactly three story_parts in this order: beginning, middle, end; each with a summary and the speakers who appear in it.',
-      ].join('\n');
+      return renderNamed(prompts, 'story-writer/outline', {
+        length: describeLength(i),
+        genre: i.genre,
+        reading_level: i.reading_level,
+        tone: i.tone,
+        idea: i.user_input_description,
+        number_of_speakers: String(i.number_of_speakers),
+        narrator: NARRATOR,
+      });
     }
     case 'story': {
       const i = task.input;
       const shape = task.shape;
-      const sections = shape.sectionsPerPart.map((n, idx) => `${['beginning', 'middle', 'end'][idx]}: ${n} sections`).join(', ');
-      return [
-        `Write ${describeLength(i)}. Genre: ${i.genre}. Reading level: ${i.reading_level}. Tone: ${i.tone}.`,
-        `Follow this outline: ${JSON.stringify(i.story_outline_description)}`,
-        `Speakers (use only these names): ${task.speakers.join(', ')}.`,
-        `Exactly three story_parts in order beginning, middle, end, with ${sections} (${shape.totalSections} sections in total).`,
-        shape.targetWords
+      return renderNamed(prompts, 'story-writer/story', {
+        length: describeLength(i),
+        genre: i.genre,
+        reading_level: i.reading_level,
+        tone: i.tone,
+        outline_json: JSON.stringify(i.story_outline_description),
+        speakers: task.speakers.join(', '),
+        sections: shape.sectionsPerPart.map((n, idx) => `${['beginning', 'middle', 'end'][idx]}: ${n} sections`).join(', '),
+        total_sections: String(shape.totalSections),
+        size_rule: shape.targetWords
           ? `Aim for about ${shape.targetWords} words of story text in total (about 150 words per minute of narration).`
           : 'Each section is one illustrated panel: a short scene.',
-        `Every section starts with a ${NARRATOR} segment describing the scene; characters may then speak in their own segments.`,
-        'Number section_num and segment_num from 1 across the whole story with no gaps.',
-      ].join('\n');
+        narrator: NARRATOR,
+      });
     }
     case 'segment': {
       const i = task.input;
-      return [
-        `Rewrite story segment ${i.original_story_segment_num} of a ${i.genre} story (reading level ${i.reading_level}, tone ${i.tone}).`,
-        `The user asks: ${i.user_request}`,
-        `Original segment (speaker ${i.original_story_segment.speaker}): ${i.original_story_segment.segment_content}`,
-        `Surrounding story: ${JSON.stringify(i.original_story_segments.map((s) => ({ n: s.segment_num, speaker: s.speaker, text: s.segment_content })))}`,
-        `Keep segment_num ${i.original_story_segment_num} and the same speaker unless the user asks otherwise; allowed speakers: ${task.speakers.join(', ')}.`,
-      ].join('\n');
+      return renderNamed(prompts, 'story-writer/segment', {
+        segment_number: String(i.original_story_segment_num),
+        genre: i.genre,
+        reading_level: i.reading_level,
+        tone: i.tone,
+        user_request: i.user_request,
+        original_speaker: i.original_story_segment.speaker,
+        original_text: i.original_story_segment.segment_content,
+        surrounding_json: JSON.stringify(i.original_story_segments.map((s) => ({ n: s.segment_num, speaker: s.speaker, text: s.segment_content }))),
+        speakers: task.speakers.join(', '),
+      });
     }
   }
 }
@@ -110,12 +116,21 @@ function userPrompt(task: TextTask): string {
 /** Marks the line carrying the task as JSON (models read it well; local servers parse it). */
 export const TASK_JSON_MARKER = 'Request (JSON): ';
 
-export function renderPrompt(task: TextTask): PromptText {
+/** A rendered prompt and the prompts (with their versions) it was made from. */
+export type RenderedPrompt = PromptText & { uses: PromptUse[] };
+
+/**
+ * The task as a language model reads it: the story writer's system prompt, and the task's user
+ * prompt followed by one line with the task as JSON (after `TASK_JSON_MARKER`).
+ */
+export async function renderPrompt(task: TextTask, prompts: PromptService): Promise<RenderedPrompt> {
+  const [system, user] = await Promise.all([renderNamed(prompts, 'story-writer/system', { narrator: NARRATOR }), userPrompt(task, prompts)]);
   return {
-    system: SYSTEM,
-    user: `${userPrompt(task)}\n${TASK_JSON_MARKER}${JSON.stringify(task)}`,
+    system: system.text,
+    user: `${user.text}\n${TASK_JSON_MARKER}${JSON.stringify(task)}`,
     resultName: resultNames[task.kind],
     jsonSchema: resultJsonSchema(task.kind),
+    uses: [system.use, user.use],
   };
 }
 

@@ -86,6 +86,9 @@ export const jobResponse = z.object({
       truncated: z.boolean().optional().describe('request or response was cut to fit the tracking item limit'),
       provider: z.string().nullable(),
       usage: z.array(z.object({ model: z.string(), latencyMs: z.number(), inputTokens: z.number(), outputTokens: z.number() })),
+      prompts: z
+        .array(z.object({ prompt: z.string().describe('<assistant>/<name>'), version: z.string().describe('the S3 version id (else ETag), or bundled:<sha256 prefix>'), source: z.enum(['s3', 'fallback']) }))
+        .describe('the prompts the call used, with the version of each'),
       request: z.unknown(),
       response: z.unknown(),
     }),

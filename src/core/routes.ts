@@ -12,9 +12,12 @@ import type { z } from 'zod';
 import type { AgentService } from './agent-service';
 import { agentCreateSchema, agentMessageSchema } from './agent-prompt';
 import { sessionListQuerySchema } from './artifacts';
-import { DependencyUnavailableError, unauthorized } from './errors';
+import { DependencyUnavailableError, forbidden, unauthorized } from './errors';
 import type { JobsService } from './jobs-service';
+import * as prompts from './prompt-admin';
 import type { Caller } from './ports';
+import * as projects from './projects';
+import type { ProjectsService } from './projects-service';
 import * as res from './responses';
 import { jobGetQuerySchema, jobListQuerySchema, requestRules } from './schemas';
 import type { CallContext, ProgressEvent, StoryOperation, StoryService } from './story-service';
@@ -23,7 +26,7 @@ import type { CallContext, ProgressEvent, StoryOperation, StoryService } from '.
 export const LAMBDA_NAMES = ['text-regen', 'image-regen', 'data-ops'] as const;
 export type LambdaName = (typeof LAMBDA_NAMES)[number];
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** `public`: no token (health, the API description); `user`: a verified Cognito ID token. */
 export type Access = 'public' | 'user';
 
@@ -48,6 +51,10 @@ export interface RouteServices {
   jobs: JobsService;
   /** The story agent (only where the agent runs: the Express app on ECS, and locally). */
   agent?: AgentService;
+  /** The prompt admin API (the prompts bucket, and this process's prompt cache). */
+  prompts: prompts.PromptAdmin;
+  /** Projects, prompt cards and chat (where their tables and the prompts bucket are configured). */
+  projects?: ProjectsService;
   health(): z.infer<typeof res.healthResponse>;
   openapi(): Record<string, unknown>;
 }
@@ -72,6 +79,8 @@ export interface Route {
   query?: z.ZodType;
   /** The result (inside the envelope when `envelope`). */
   response: z.ZodType;
+  /** Configuration it needs beyond the sessions table and the images bucket: a Lambda serving it checks at start (`checkRouteNeeds`). */
+  needs?: readonly 'projects'[];
   handle(services: RouteServices, request: RouteRequest, ctx: RouteContext): Promise<unknown>;
 }
 
@@ -91,6 +100,18 @@ export function userRoute(spec: RouteSpec & { agent: boolean }, handle: (s: Rout
   };
 }
 
+/** The Cognito group whose members may use the admin routes (and reach any user's projects). */
+export const ADMIN_GROUP = 'admin';
+export const isAdmin = (caller: Caller): boolean => caller.groups.includes(ADMIN_GROUP);
+
+/** A route for the `admin` group only: anyone else is a 403, before the handler runs. */
+export function adminRoute(spec: RouteSpec & { agent: boolean }, handle: (s: RouteServices, r: RouteRequest, ctx: CallContext) => Promise<unknown>): Route {
+  return userRoute(spec, (s, r, ctx) => {
+    if (!isAdmin(ctx.caller)) throw forbidden(`This route is for the ${ADMIN_GROUP} group only`);
+    return handle(s, r, ctx);
+  });
+}
+
 /** A story route: validated, run and tracked by the story core under the route's name. */
 function storyRoute<T>(spec: Omit<RouteSpec, 'method' | 'query' | 'body'>, op: StoryOperation<T>): Route {
   return userRoute({ ...spec, method: 'POST', agent: true, body: op.rule.schema }, (s, r, ctx) => s.story.run(spec.name, r.body, ctx, op));
@@ -105,6 +126,14 @@ function agentRoute(spec: Omit<RouteSpec, 'lambda'>, handle: (agent: AgentServic
   return userRoute({ ...spec, agent: true }, (s, r, ctx) => {
     if (!s.agent) throw new DependencyUnavailableError('The story agent does not run in this process', 60);
     return handle(s.agent, r, ctx);
+  });
+}
+
+/** A project route: the caller's projects, their prompt cards and chats (the owner's, or an admin's). */
+function projectRoute(spec: RouteSpec, handle: (projects: ProjectsService, r: RouteRequest, ctx: CallContext) => Promise<unknown>): Route {
+  return userRoute({ ...spec, agent: false, needs: ['projects'] }, (s, r, ctx) => {
+    if (!s.projects) throw new DependencyUnavailableError('Projects are not configured in this process', 60);
+    return handle(s.projects, r, ctx);
   });
 }
 
@@ -168,6 +197,78 @@ export const ROUTES: readonly Route[] = [
   agentRoute(
     { name: 'agent_message', method: 'POST', path: '/agent/sessions/{session_id}/messages', summary: 'One message to the story agent: its text, tool calls, sources, pictures, audio and files as they happen, then the session\'s state', streams: true, body: agentMessageSchema, response: res.agentMessageResponse },
     (agent, r, ctx) => agent.message(ctx.caller, r.params.session_id, r.body, { requestId: ctx.requestId, signal: ctx.signal, emit: (e) => ctx.onProgress?.({ type: 'agent', event: e.event, data: e.data }) }),
+  ),
+  projectRoute(
+    { name: 'create_project', method: 'POST', path: '/projects', summary: 'Creates a project of the caller: name, description, settings, status', lambda: 'data-ops', streams: false, body: projects.projectCreateSchema, response: projects.projectResponse },
+    (p, r, ctx) => p.create(ctx.caller, r.body),
+  ),
+  projectRoute(
+    { name: 'list_projects', method: 'GET', path: '/projects', summary: "The caller's projects, newest first, paginated", lambda: 'data-ops', streams: false, query: projects.projectListQuerySchema, response: projects.projectListResponse },
+    (p, r, ctx) => p.list(ctx.caller, r.query),
+  ),
+  projectRoute(
+    { name: 'get_project', method: 'GET', path: '/projects/{project_id}', summary: 'One project (its owner, or an admin)', lambda: 'data-ops', streams: false, response: projects.projectResponse },
+    (p, r, ctx) => p.get(ctx.caller, r.params.project_id),
+  ),
+  projectRoute(
+    { name: 'update_project', method: 'PUT', path: '/projects/{project_id}', summary: "Changes a project's name, description, settings or status (the fields given)", lambda: 'data-ops', streams: false, body: projects.projectUpdateSchema, response: projects.projectResponse },
+    (p, r, ctx) => p.update(ctx.caller, r.params.project_id, r.body),
+  ),
+  projectRoute(
+    { name: 'delete_project', method: 'DELETE', path: '/projects/{project_id}', summary: "Deletes a project with its prompt cards (and their text) and its chat history", lambda: 'data-ops', streams: false, response: projects.projectDeleteResponse },
+    (p, r, ctx) => p.delete(ctx.caller, r.params.project_id),
+  ),
+  projectRoute(
+    { name: 'create_prompt_card', method: 'POST', path: '/projects/{project_id}/prompt-cards', summary: 'Adds a prompt card to a project: title, text (in S3), tags, active, step order', lambda: 'data-ops', streams: false, body: projects.cardCreateSchema, response: projects.cardResponse },
+    (p, r, ctx) => p.createCard(ctx.caller, r.params.project_id, r.body),
+  ),
+  projectRoute(
+    { name: 'list_prompt_cards', method: 'GET', path: '/projects/{project_id}/prompt-cards', summary: "A project's prompt cards in step order (without their text)", lambda: 'data-ops', streams: false, response: projects.cardListResponse },
+    (p, r, ctx) => p.listCards(ctx.caller, r.params.project_id),
+  ),
+  projectRoute(
+    { name: 'get_prompt_card', method: 'GET', path: '/projects/{project_id}/prompt-cards/{prompt_id}', summary: 'One prompt card, with its text', lambda: 'data-ops', streams: false, response: projects.cardResponse },
+    (p, r, ctx) => p.getCard(ctx.caller, r.params.project_id, r.params.prompt_id),
+  ),
+  projectRoute(
+    { name: 'update_prompt_card', method: 'PUT', path: '/projects/{project_id}/prompt-cards/{prompt_id}', summary: "Changes a prompt card's title, text, tags, active flag or step order (the fields given)", lambda: 'data-ops', streams: false, body: projects.cardUpdateSchema, response: projects.cardResponse },
+    (p, r, ctx) => p.updateCard(ctx.caller, r.params.project_id, r.params.prompt_id, r.body),
+  ),
+  projectRoute(
+    { name: 'delete_prompt_card', method: 'DELETE', path: '/projects/{project_id}/prompt-cards/{prompt_id}', summary: 'Deletes a prompt card and its text', lambda: 'data-ops', streams: false, response: projects.cardDeleteResponse },
+    (p, r, ctx) => p.deleteCard(ctx.caller, r.params.project_id, r.params.prompt_id),
+  ),
+  projectRoute(
+    { name: 'project_chat', method: 'POST', path: '/projects/{project_id}/chat', summary: "Chats with a text model under the project's active prompt cards (in step order), continuing a session; the answer as it is written", lambda: 'text-regen', streams: true, body: projects.chatRequestSchema, response: projects.chatResponse },
+    (p, r, ctx) => p.chat(ctx.caller, r.params.project_id, r.body, { signal: ctx.signal, onProgress: ctx.onProgress }),
+  ),
+  projectRoute(
+    { name: 'get_project_chat', method: 'GET', path: '/projects/{project_id}/chat/{session_id}', summary: "A project chat session's exchanges, oldest first, paginated", lambda: 'data-ops', streams: false, query: projects.chatHistoryQuerySchema, response: projects.chatHistoryResponse },
+    (p, r, ctx) => p.history(ctx.caller, r.params.project_id, r.params.session_id, r.query),
+  ),
+  adminRoute(
+    { name: 'list_prompts', method: 'GET', path: '/admin/prompts', summary: 'Admin: the assistants and their prompts, with placeholders and whether the bucket holds a copy', lambda: 'data-ops', streams: false, agent: false, response: prompts.promptListResponse },
+    async (s) => s.prompts.list(),
+  ),
+  adminRoute(
+    { name: 'reload_prompts', method: 'POST', path: '/admin/prompts/reload', summary: "Admin: drops this process's prompt cache (its next use of each prompt asks the bucket)", lambda: 'data-ops', streams: false, agent: false, response: prompts.promptReloadResponse },
+    async (s) => s.prompts.reload(),
+  ),
+  adminRoute(
+    { name: 'get_prompt', method: 'GET', path: '/admin/prompts/{assistant}/{name}', summary: 'Admin: one prompt: its current text, version, last change and source', lambda: 'data-ops', streams: false, agent: false, response: prompts.promptResponse },
+    (s, r) => s.prompts.get(r.params),
+  ),
+  adminRoute(
+    { name: 'put_prompt', method: 'PUT', path: '/admin/prompts/{assistant}/{name}', summary: 'Admin: stores a new version of a prompt (checked: size, UTF-8, known placeholders)', lambda: 'data-ops', streams: false, agent: false, body: prompts.promptPutSchema, response: prompts.promptPutResponse },
+    (s, r) => s.prompts.put(r.params, r.body),
+  ),
+  adminRoute(
+    { name: 'list_prompt_versions', method: 'GET', path: '/admin/prompts/{assistant}/{name}/versions', summary: "Admin: a prompt's stored versions, newest first", lambda: 'data-ops', streams: false, agent: false, query: prompts.promptVersionsQuerySchema, response: prompts.promptVersionsResponse },
+    (s, r) => s.prompts.versions(r.params, r.query),
+  ),
+  adminRoute(
+    { name: 'rollback_prompt', method: 'POST', path: '/admin/prompts/{assistant}/{name}/rollback', summary: "Admin: stores an older version's text as the prompt's new current version", lambda: 'data-ops', streams: false, agent: false, body: prompts.promptRollbackSchema, response: prompts.promptPutResponse },
+    (s, r) => s.prompts.rollback(r.params, r.body),
   ),
   publicRoute(
     { name: 'health', method: 'GET', path: '/health', summary: 'Liveness: 200 once the service can answer', lambda: 'data-ops', streams: false, response: res.healthResponse },

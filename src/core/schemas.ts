@@ -257,7 +257,7 @@ export const narrateRequestSchema = z.object({
 export type NarrateRequest = z.infer<typeof narrateRequestSchema>;
 
 /** A `limit` query parameter: digits, 1..max. */
-function pageLimit(max: number) {
+export function pageLimit(max: number) {
   const message = `limit must be an integer between 1 and ${max}`;
   return z
     .string()

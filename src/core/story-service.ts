@@ -15,6 +15,8 @@ import {
 } from './normalise';
 import { jobPrefix, Narrator } from './narration';
 import type { Caller, Clock, ImageModel, ImageStore, SessionStore, SpeechModel, Telemetry, TextModel, TokenUsage, TrackingRecord } from './ports';
+import { renderNamed, TRACKED_PROMPTS_MAX, type RenderedNamedPrompt } from './prompt-catalogue';
+import type { PromptService, PromptUse } from './prompt-store';
 import { renderPrompt, storyTask, type TextTask } from './prompts';
 import { ProseStream } from './prose-stream';
 import { SectionStream } from './section-stream';
@@ -62,6 +64,8 @@ export interface StoryDeps {
   clock: Clock;
   newId: () => string;
   settings: StorySettings;
+  /** The prompts (system prompts and instruction templates) the routes render. */
+  prompts: PromptService;
 }
 
 export type ProgressEvent =
@@ -157,6 +161,8 @@ export interface CallContext {
   requestId: string;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
+  /** Filled by the story core while the call runs: the prompts it rendered (its tracking record lists them). */
+  promptUses?: PromptUse[];
 }
 
 export interface RouteOutcome {
@@ -179,6 +185,17 @@ interface TrackedCall {
 }
 
 const SEGMENT_KEY = /(?:^|\/)segment_(\d+)(?:_regenerated_\d+)?\.png$/;
+
+
+/** Notes the prompts a call used (once per prompt and version). */
+function notePrompts(ctx: CallContext, uses: readonly PromptUse[]): void {
+  const list = ctx.promptUses;
+  if (!list) return;
+  for (const use of uses) {
+    if (list.length >= TRACKED_PROMPTS_MAX) return;
+    if (!list.some((u) => u.prompt === use.prompt && u.version === use.version && u.source === use.source)) list.push({ ...use });
+  }
+}
 
 export function imageKey(sub: string, jobId: string, file: string): string {
   return `${jobPrefix(sub, jobId)}${file}`;
@@ -260,14 +277,16 @@ export class StoryService {
    * before its first artifact (storage down means a 503 before any work) and completed after
    * its last, so a crash in between leaves a job that says so.
    */
-  async run<T>(route: string, body: Record<string, unknown>, ctx: CallContext, op: StoryOperation<T>): Promise<Record<string, unknown>> {
+  async run<T>(route: string, body: Record<string, unknown>, given: CallContext, op: StoryOperation<T>): Promise<Record<string, unknown>> {
+    // The prompts the work renders are noted in this call's own context, for its tracking record.
+    const ctx: CallContext = { ...given, promptUses: [] };
     const input = validateRequest(body, op.rule);
     // Large bodies make validation, the model's work and tracking each a sizeable piece of
     // synchronous work: each starts in a turn of its own so they never add up in one.
     await nextTurn();
     op.check?.(this, input, ctx);
-    const given = (input as { job_id?: unknown }).job_id;
-    const jobId = typeof given === 'string' ? given : this.deps.newId();
+    const named = (input as { job_id?: unknown }).job_id;
+    const jobId = typeof named === 'string' ? named : this.deps.newId();
     const started = this.deps.clock.now();
     const provider = this.deps[op.engine].provider;
     const call = { ctx, route, jobId, timestamp: started, request: input, provider };
@@ -303,6 +322,7 @@ export class StoryService {
       status,
       provider: call.provider,
       usage,
+      prompts: [...(call.ctx.promptUses ?? [])],
     };
   }
 
@@ -344,11 +364,17 @@ export class StoryService {
     seed: string,
     ctx: CallContext,
   ): Promise<{ value: V; usage: UsageRow[]; model: string }> {
-    const { text, settings, clock, telemetry } = this.deps;
-    const prompt = renderPrompt(task);
+    const { text, settings, clock, telemetry, prompts } = this.deps;
+    const prompt = await renderPrompt(task, prompts);
+    notePrompts(ctx, prompt.uses);
     const usage: UsageRow[] = [];
     let hint: string | undefined;
     for (let attempt = 1; attempt <= settings.textMaxAttempts; attempt++) {
+      let repair: RenderedNamedPrompt | undefined;
+      if (hint !== undefined) {
+        repair = await renderNamed(prompts, 'story-writer/repair', { problem: hint });
+        notePrompts(ctx, [repair.use]);
+      }
       ctx.onProgress?.({ type: 'stage', stage: 'writing', detail: attempt > 1 ? `attempt ${attempt}` : undefined });
       const prose = ctx.onProgress ? streamReporter(ctx.onProgress, task.kind === 'story') : undefined;
       const t0 = clock.now();
@@ -360,6 +386,7 @@ export class StoryService {
         seed,
         attempt,
         repairHint: hint,
+        repairPrompt: repair?.text,
         signal: ctx.signal,
         onDelta: prose?.push,
         onRestart: prose?.restart,
@@ -518,6 +545,8 @@ export class StoryService {
 
     const draw = async (n: number, panel: PanelState, version: number, scene: ImageSegmentInput): Promise<void> => {
       ctx.signal?.throwIfAborted();
+      const instruction = await renderNamed(this.deps.prompts, 'illustrator/panel', { art_style: input.art_style, scene: scene.story_segment_content });
+      notePrompts(ctx, [instruction.use]);
       const generated = await image.generate({
         prompt: scene.story_segment_content,
         artStyle: input.art_style,
@@ -525,6 +554,7 @@ export class StoryService {
         width: settings.imageWidth,
         height: settings.imageHeight,
         signal: ctx.signal,
+        modelPrompt: instruction.text,
       });
       // One panel's stores run one after another, so a drawing stored earlier never lands after a newer one.
       const store = panel.storing.then(async () => {
@@ -659,6 +689,8 @@ export class StoryService {
     const original = await images.get(key);
     if (!original) throw notFound('The original segment image does not exist');
     ctx.onProgress?.({ type: 'stage', stage: 'illustrating', detail: `segment ${n}` });
+    const instruction = await renderNamed(this.deps.prompts, 'illustrator/edit', { request: input.user_request });
+    notePrompts(ctx, [instruction.use]);
     const ts = this.deps.clock.now();
     const edited = await image.edit({
       original,
@@ -669,6 +701,7 @@ export class StoryService {
       width: settings.imageWidth,
       height: settings.imageHeight,
       signal: ctx.signal,
+      modelPrompt: instruction.text,
     });
     const newKey = imageKey(ctx.caller.sub, jobId, `segment_${n}_regenerated_${ts}.png`);
     await images.put(newKey, edited.png, 'image/png');

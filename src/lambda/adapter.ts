@@ -5,20 +5,29 @@
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { LambdaName } from '../core/routes';
+import { ROUTES, type LambdaName } from '../core/routes';
 import { loadConfig } from '../platform/config';
 import { CORS_HEADERS, errorAnswer, findRoute, serveRoute, stderrLog, type ResponseSink } from '../platform/door';
-import { createPlatform, type Platform } from '../platform/platform';
+import { checkRouteNeeds, createPlatform, type Platform } from '../platform/platform';
 import type { ProviderSet } from '../platform/providers';
 import { httpResponseStream, streamify, type StreamingHandler } from './runtime';
 
 /** Invoke with this event (e.g. from a schedule or the bench) to load config and providers without a request. */
 export const WARM_UP_EVENT = { story42: 'warm-up' } as const;
 
-/** The platform of this Lambda container, built from the environment on first use. */
+/**
+ * The platform of this Lambda container, built from the environment on first use. What its
+ * routes need must be configured (e.g. the project tables where the project routes run): else
+ * every call, the warm-up too, fails with the variables named in the log.
+ */
 export function platformFromEnv(lambda: LambdaName, providers: ProviderSet): () => Platform {
   let platform: Platform | undefined;
-  return () => (platform ??= createPlatform(loadConfig(process.env), providers, { service: `story42-${lambda}` }));
+  return () => {
+    if (platform) return platform;
+    const config = loadConfig(process.env);
+    checkRouteNeeds(config, ROUTES.filter((r) => r.lambda === lambda));
+    return (platform = createPlatform(config, providers, { service: `story42-${lambda}` }));
+  };
 }
 
 function sinkOver(stream: Writable): ResponseSink {

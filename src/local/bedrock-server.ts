@@ -17,6 +17,9 @@
  * prompt carries as JSON, images from the offline illustrator. A conversation that offers the
  * story agent's tools (`write_story` among them) and carries no task is the agent talking to
  * its model: the offline agent model (`agent-model.ts`) answers with tool calls, then text.
+ * A plain chat — no tools offered, no task — (the project chat's Bedrock model) is answered with
+ * text that says what the model received: its system blocks and messages. `lastRequests` keeps
+ * the newest Converse requests as received, for tests to inspect.
  * Knobs script latency, failures and malformed output; counters tell tests what happened.
  */
 import { EventEmitter } from 'node:events';
@@ -97,6 +100,18 @@ export interface AgentReplyRecord {
   tools: string[];
 }
 
+/** One Converse / ConverseStream request as the server received it (text content only). */
+export interface ConverseRecord {
+  op: 'converse' | 'converse-stream';
+  modelId: string;
+  system: string[];
+  messages: Array<{ role: 'user' | 'assistant'; text: string }>;
+  tools: string[];
+}
+
+/** Converse requests `lastRequests` keeps (the newest). */
+const RECORDED_REQUESTS = 50;
+
 /** Events: `request` (operation, model id) when a call arrives, `aborted` when its client goes away. */
 export interface BedrockServerEvents {
   request: [op: string, modelId: string];
@@ -175,6 +190,8 @@ export class LocalBedrockServer {
   readonly counters: BedrockCounters = { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0, agentCalls: 0 };
   /** The offline agent model's answers since reset, in order. */
   readonly agentReplies: AgentReplyRecord[] = [];
+  /** The newest Converse / ConverseStream requests since reset (at most 50), oldest first. */
+  readonly lastRequests: ConverseRecord[] = [];
   readonly events = new EventEmitter<BedrockServerEvents>();
   private readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
@@ -214,6 +231,7 @@ export class LocalBedrockServer {
     Object.assign(this.knobs, { latencyMs: 0, firstTokenMs: 0, failures: [], malformed: 0, brokenJson: 0, badImages: 0, streamFailures: [] });
     Object.assign(this.counters, { converse: 0, converseStream: 0, invoke: 0, errors: 0, aborted: 0, models: [], inFlight: 0, maxInFlight: 0, agentCalls: 0 });
     this.agentReplies.length = 0;
+    this.lastRequests.length = 0;
     this.events.removeAllListeners();
   }
 
@@ -280,6 +298,7 @@ export class LocalBedrockServer {
     if (op === 'invoke') return this.invoke(modelId, body, res);
     const parsed = converseSchema.safeParse(body);
     if (!parsed.success) return this.error(res, 'ValidationException', `invalid Converse request: ${parsed.error.issues[0]?.message ?? ''}`);
+    this.record(op, modelId, parsed.data);
     const maxTokens = parsed.data.inferenceConfig?.maxTokens;
     // Amazon Nova (v1) accepts at most 5,000 output tokens; Bedrock refuses more up front.
     if (/(^|\.)amazon\.nova-/.test(modelId) && maxTokens !== undefined && maxTokens > 5000) {
@@ -318,6 +337,7 @@ export class LocalBedrockServer {
     const line = prompt.split('\n').find((l) => l.startsWith(TASK_JSON_MARKER));
     const toolNames = (request.toolConfig?.tools ?? []).flatMap((t) => ('toolSpec' in t ? [t.toolSpec.name] : []));
     if (!line && toolNames.includes(AGENT_TOOL.writeStory)) return this.agentAnswer(request, toolNames, inputTokens);
+    if (!line && toolNames.length === 0) return this.chatAnswer(request, inputTokens);
     let result: unknown = { note: 'no task in the prompt' };
     if (line) {
       const task = JSON.parse(line.slice(TASK_JSON_MARKER.length)) as TextTask;
@@ -350,6 +370,33 @@ export class LocalBedrockServer {
     const outputChars = blocks.reduce((n, b) => n + ('toolUse' in b ? b.streamedInput.length : b.text.length), 0);
     // Text in small pieces, as a model writes it.
     return { blocks, inputTokens, outputTokens: Math.ceil(outputChars / 4), pieceChars: 40 };
+  }
+
+  private record(op: 'converse' | 'converse-stream', modelId: string, request: ConverseRequest): void {
+    this.lastRequests.push({
+      op,
+      modelId,
+      system: (request.system ?? []).flatMap((b) => ('text' in b ? [b.text] : [])),
+      messages: request.messages.map((m) => ({ role: m.role, text: m.content.map((c) => (typeof c.text === 'string' ? c.text : '')).join('') })),
+      tools: (request.toolConfig?.tools ?? []).flatMap((t) => ('toolSpec' in t ? [t.toolSpec.name] : [])),
+    });
+    if (this.lastRequests.length > RECORDED_REQUESTS) this.lastRequests.splice(0, this.lastRequests.length - RECORDED_REQUESTS);
+  }
+
+  /** A plain chat: text that says what was received (system blocks, messages, the last message), deterministically. */
+  private chatAnswer(request: ConverseRequest, inputTokens: number): Answer {
+    const clip = (t: string) => {
+      const line = t.replace(/\s+/g, ' ').trim();
+      return line.length > 80 ? `${line.slice(0, 79)}…` : line;
+    };
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    const system = (request.system ?? []).flatMap((b) => ('text' in b ? [b.text] : []));
+    const texts = request.messages.map((m) => m.content.map((c) => (typeof c.text === 'string' ? c.text : '')).join(''));
+    const parts = [`I received ${plural(system.length, 'system block')} and ${plural(request.messages.length, 'message')}.`];
+    system.forEach((t, i) => parts.push(`System ${i + 1}: "${clip(t)}".`));
+    parts.push(`Your last message: "${clip(texts.at(-1) ?? '')}".`);
+    const text = parts.join(' ');
+    return { blocks: [{ text }], inputTokens: inputTokens + Math.ceil(system.join('').length / 4), outputTokens: Math.ceil(text.length / 4), pieceChars: 40 };
   }
 
   private frame(res: http2.Http2ServerResponse, eventType: string, payload: unknown): boolean {

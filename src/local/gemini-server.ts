@@ -19,7 +19,8 @@ const requestSchema = z.object({
 export class LocalGeminiServer {
   /** `noImage`: number of next calls answered with text only (no inlineData part). */
   readonly knobs = { latencyMs: 0, failures: [] as GeminiFailure[], noImage: 0 };
-  readonly counters = { generate: 0, edits: 0, errors: 0, aborted: 0, apiKeys: [] as string[], models: [] as string[] };
+  /** `texts`: the text of each valid request, in order of arrival. */
+  readonly counters = { generate: 0, edits: 0, errors: 0, aborted: 0, apiKeys: [] as string[], models: [] as string[], texts: [] as string[] };
   private readonly server: http.Server;
   private readonly illustrator = new OfflineIllustrator();
 
@@ -37,7 +38,7 @@ export class LocalGeminiServer {
 
   reset(): void {
     Object.assign(this.knobs, { latencyMs: 0, failures: [], noImage: 0 });
-    Object.assign(this.counters, { generate: 0, edits: 0, errors: 0, aborted: 0, apiKeys: [], models: [] });
+    Object.assign(this.counters, { generate: 0, edits: 0, errors: 0, aborted: 0, apiKeys: [], models: [], texts: [] });
   }
 
   private fail(res: http.ServerResponse, status: GeminiFailure, message: string): void {
@@ -59,6 +60,7 @@ export class LocalGeminiServer {
     if (!parsed.success) return this.fail(res, 'INVALID_ARGUMENT', 'invalid generateContent request');
     const parts = parsed.data.contents.flatMap((c) => c.parts);
     const text = parts.map((p) => p.text ?? '').join(' ').trim();
+    this.counters.texts.push(text);
     const original = parts.find((p) => p.inlineData)?.inlineData;
     let png: Uint8Array;
     if (original) {

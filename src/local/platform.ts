@@ -4,24 +4,17 @@
  */
 import type http from 'node:http';
 import { createAgentApp } from '../../agent/app';
-import { strandsAgent } from '../../agent/strands-runner';
 import { LAMBDA_NAMES, type LambdaName } from '../core/routes';
 import { lambdaHandler } from '../lambda/adapter';
 import type { StreamingHandler } from '../lambda/runtime';
 import { TokenVerifier } from '../platform/auth';
-import type { AgentWiring } from '../platform/agent-wiring';
 import { loadConfig, type Config } from '../platform/config';
 import type { Platform, PlatformParts } from '../platform/platform';
 import { LocalBedrockServer } from './bedrock-server';
 import { createGateway } from './gateway';
 import { closeServer, listenAt } from './http-util';
-import { createLocalPlatform, LOCAL_SEARCH } from './providers';
+import { createLocalPlatform } from './providers';
 import { startLocalServices, type LocalPorts, type LocalServices } from './services';
-
-/** The story agent as the local platform runs it: on Strands, with the local web search engines (the offline index too). */
-export function localStoryAgent(config: Config, engine?: string): AgentWiring {
-  return strandsAgent(config, engine, LOCAL_SEARCH);
-}
 
 /** The three Lambda functions, each the very handler the Lambda exports, over this platform. */
 export function lambdaHandlers(platform: Platform): Record<LambdaName, StreamingHandler> {
@@ -80,6 +73,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       const url = await agentModel.listen();
       config = { ...config, agent: { ...config.agent, endpoint: url } };
     }
+    const { localStoryAgent } = await import('./story-agent.js');
     const platform = createLocalPlatform(config, { agent: localStoryAgent(config, agentModel ? 'local Bedrock server' : undefined), ...opts.parts });
     await platform.ready();
     const gateway = await serveGateway(platform, opts.port, opts.host);

@@ -2,7 +2,7 @@
  * The providers of the local platform and the tests: the AWS ones (pointed at local protocol
  * servers when configured) plus the offline engines, which never ship in a deployed bundle.
  */
-import type { ImageModel, TextModel, WebSearch } from '../core/ports';
+import type { ChatModel, ImageModel, TextModel, WebSearch } from '../core/ports';
 import type { Config } from '../platform/config';
 import { createPlatform, type Platform, type PlatformParts } from '../platform/platform';
 import { AWS_IMAGE } from '../platform/image-providers';
@@ -10,7 +10,7 @@ import { speechVoices, type ProviderEntry, type ProviderSet, type SpeechProvider
 import { AWS_SEARCH } from '../platform/search-providers';
 import { AWS_SPEECH } from '../platform/speech-providers';
 import { OFFLINE_MAX_CHARS, OFFLINE_VOICE_IDS, speechThreads } from '../offline/speech-voices';
-import { AWS_TEXT } from '../platform/text-providers';
+import { AWS_CHAT, AWS_TEXT } from '../platform/text-providers';
 
 export const OFFLINE_TEXT: ProviderEntry<TextModel> = {
   provider: 'offline-story-writer',
@@ -46,6 +46,15 @@ export const OFFLINE_SEARCH: ProviderEntry<WebSearch> = {
   },
 };
 
+/** The project chat's offline engine: follows the active cards, answers with the offline writer's sentences. */
+export const OFFLINE_CHAT: ProviderEntry<ChatModel> = {
+  provider: 'offline-chat-responder',
+  async load() {
+    const { OfflineChatResponder } = await import('../offline/chat-responder.js');
+    return new OfflineChatResponder();
+  },
+};
+
 /** The web search engines of the local platform: the offline search index and DuckDuckGo. */
 export const LOCAL_SEARCH = { offline: OFFLINE_SEARCH, ...AWS_SEARCH };
 
@@ -53,6 +62,7 @@ export const LOCAL_PROVIDERS: ProviderSet = {
   text: { offline: OFFLINE_TEXT, ...AWS_TEXT },
   image: { offline: OFFLINE_IMAGE, ...AWS_IMAGE },
   speech: { offline: OFFLINE_SPEECH, ...AWS_SPEECH },
+  chat: { offline: OFFLINE_CHAT, ...AWS_CHAT },
 };
 
 export function createLocalPlatform(config: Config, parts: PlatformParts = {}): Platform {

@@ -29,9 +29,13 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTa
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { LOCAL_CREDENTIALS } from '../aws/clients';
+import { CHAT_HISTORY_SCHEMA, PROJECTS_SCHEMA, PROMPT_CARDS_SCHEMA, type TableSchema } from '../aws/projects-schema';
 import { SEARCH_CACHE_SCHEMA } from '../aws/search-cache';
 import { SESSIONS_SCHEMA } from '../aws/sessions-schema';
+import { loadPromptsConfig } from '../platform/config';
+import { bundledPromptsFor } from '../platform/prompt-wiring';
 import { startIdOf } from './processes';
+import { preparePromptsBucket } from './prompts-bucket';
 import { portFree } from './http-util';
 import { createRunFile, dataDirArg, reclaimStaleRun, removeRunFile, updateRunFile } from './run-file';
 
@@ -194,6 +198,40 @@ export function ensureSearchCacheTable(ddb: DynamoDBClient, table: string): Prom
   });
 }
 
+/** A table from one of the schemas in `projects-schema.ts` (keys, attributes, indexes with their projection). */
+function ensureSchemaTable(ddb: DynamoDBClient, table: string, schema: TableSchema): Promise<void> {
+  return ensureTable(ddb, {
+    TableName: table,
+    AttributeDefinitions: schema.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: [{ AttributeName: schema.hashKey, KeyType: 'HASH' }, ...(schema.rangeKey ? [{ AttributeName: schema.rangeKey, KeyType: 'RANGE' as const }] : [])],
+    ...(schema.indexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: schema.indexes.map((i) => ({
+            IndexName: i.name,
+            KeySchema: [
+              { AttributeName: i.hashKey, KeyType: 'HASH' as const },
+              { AttributeName: i.rangeKey, KeyType: 'RANGE' as const },
+            ],
+            Projection: { ProjectionType: i.projectionType },
+          })),
+        }
+      : {}),
+  });
+}
+
+/** The names of the project tables, as the local platform makes them. */
+export const LOCAL_PROJECT_TABLES = { projects: 'story42-local-projects', cards: 'story42-local-prompt-cards', chatHistory: 'story42-local-chat-history' } as const;
+
+/**
+ * The projects, prompt-cards and chat-history tables. The chat history's TTL attribute
+ * (`expires_at`) is not enabled here: dynalite has no UpdateTimeToLive.
+ */
+export async function ensureProjectTables(ddb: DynamoDBClient, tables: { projects: string; cards: string; chatHistory: string } = LOCAL_PROJECT_TABLES): Promise<void> {
+  await ensureSchemaTable(ddb, tables.projects, PROJECTS_SCHEMA);
+  await ensureSchemaTable(ddb, tables.cards, PROMPT_CARDS_SCHEMA);
+  await ensureSchemaTable(ddb, tables.chatHistory, CHAT_HISTORY_SCHEMA);
+}
+
 export function cognitoClient(port: number): CognitoIdentityProviderClient {
   return new CognitoIdentityProviderClient({ endpoint: `http://127.0.0.1:${port}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 }
@@ -324,6 +362,7 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
   const bucket = opts.bucket ?? 'story42-local-story-images';
   const table = opts.table ?? 'story42-local-story-sessions';
   const searchCacheTable = 'story42-local-search-cache';
+  const promptsBucket = 'story42-local-prompts';
   const { ports } = opts;
   const dataDir = path.resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -391,9 +430,13 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
 
     const s3 = new S3Client({ endpoint: `http://127.0.0.1:${ports.s3}`, forcePathStyle: true, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     await ensureBucket(s3, bucket);
+    await ensureBucket(s3, promptsBucket);
+    // Versioned where the store can (s3rver cannot: history as objects), seeded with the bundled prompts once.
+    const promptsHistory = await preparePromptsBucket(s3, promptsBucket, bundledPromptsFor({ prompts: loadPromptsConfig(process.env) }));
     const ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${ports.dynamodb}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     await ensureSessionsTable(ddb, table);
     await ensureSearchCacheTable(ddb, searchCacheTable);
+    await ensureProjectTables(ddb);
 
     await waitForPort(ports.cognito, child, 'cognito-local');
     const cognito = cognitoClient(ports.cognito);
@@ -407,6 +450,11 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
       STORY42_IMAGES_BUCKET: bucket,
       STORY42_SESSIONS_TABLE: table,
       STORY42_SEARCH_CACHE_TABLE: searchCacheTable,
+      STORY42_PROMPTS_BUCKET: promptsBucket,
+      STORY42_PROMPTS_HISTORY: promptsHistory,
+      STORY42_PROJECTS_TABLE: LOCAL_PROJECT_TABLES.projects,
+      STORY42_PROMPT_CARDS_TABLE: LOCAL_PROJECT_TABLES.cards,
+      STORY42_CHAT_HISTORY_TABLE: LOCAL_PROJECT_TABLES.chatHistory,
       STORY42_S3_ENDPOINT: `http://127.0.0.1:${ports.s3}`,
       STORY42_DYNAMODB_ENDPOINT: `http://127.0.0.1:${ports.dynamodb}`,
       STORY42_COGNITO_USER_POOL_ID: pool.userPoolId,

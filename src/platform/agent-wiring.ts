@@ -9,6 +9,7 @@ import { S3AgentSessionStore } from '../aws/s3-agent-sessions';
 import { AgentService, type AgentRunner } from '../core/agent-service';
 import type { AgentSessionStore } from '../core/artifacts';
 import type { SessionStore, WebSearch } from '../core/ports';
+import type { PromptService } from '../core/prompt-store';
 import type { RouteServices } from '../core/routes';
 import type { Config } from './config';
 import { AWS_SEARCH, webSearchFor, type SearchEngines } from './search-providers';
@@ -19,6 +20,8 @@ export interface AgentWiringContext {
   telemetry: PlatformTelemetry;
   sessions: SessionStore;
   services: RouteServices;
+  /** The platform's prompts (the agent's system prompt). */
+  prompts: PromptService;
 }
 
 /** Builds the agent's service over a platform's services and stores. */
@@ -26,8 +29,9 @@ export type AgentWiring = (ctx: AgentWiringContext) => AgentService;
 
 /** `engines`: the web search engines this process ships (a deployed agent: DuckDuckGo only). */
 export function agentWiring(runner: AgentRunner, engines: SearchEngines = AWS_SEARCH, replace: { sessions?: AgentSessionStore; search?: WebSearch } = {}): AgentWiring {
-  return ({ config, telemetry, sessions, services }) =>
+  return ({ config, telemetry, sessions, services, prompts }) =>
     new AgentService({
+      prompts,
       services,
       runner,
       sessions: replace.sessions ?? new S3AgentSessionStore(s3Client(config), config.imagesBucket, sessions, { now: () => Date.now() }, config.presignSeconds, { telemetry }),

@@ -104,6 +104,7 @@ const envSchema = z.object({
   STORY42_AGENT_BEDROCK_ENDPOINT: optionalUrl('STORY42_AGENT_BEDROCK_ENDPOINT'),
   STORY42_AGENT_MAX_TURNS: int('STORY42_AGENT_MAX_TURNS', 1, 50, 12),
   STORY42_AGENT_TURN_TIMEOUT_MS: int('STORY42_AGENT_TURN_TIMEOUT_MS', 1000, 3_600_000, 900_000),
+  STORY42_PROMPTS_BUCKET: z.string().trim().min(3, { error: 'STORY42_PROMPTS_BUCKET must name the prompts bucket' }).max(63).optional(),
 });
 
 export interface Config {
@@ -148,6 +149,14 @@ export interface Config {
    * it reaches Bedrock (default: where the text models do), and its bounds per message.
    */
   agent: { modelId: string; endpoint?: string; maxTurns: number; turnTimeoutMs: number };
+  /** The prompt service: cache TTL, how the bucket keeps history, the bundled prompts' folder (see `loadPromptsConfig`). */
+  prompts: PromptsConfig;
+  /** The prompts bucket: system prompts (`prompts/`) and prompt cards' text (`<project_id>/<prompt_id>.txt`). */
+  promptsBucket?: string;
+  /** Projects, prompt cards and chat: see `loadProjectsConfig`. */
+  projects?: ProjectsConfig;
+  /** The project chat's model (one of the allowed models; default the first) and how long its history is kept. */
+  chat: { modelId: string; historyTtlDays: number };
 }
 
 export class ConfigError extends Error {
@@ -239,6 +248,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxTurns: e.STORY42_AGENT_MAX_TURNS,
       turnTimeoutMs: e.STORY42_AGENT_TURN_TIMEOUT_MS,
     },
+    promptsBucket: e.STORY42_PROMPTS_BUCKET || undefined,
+    prompts: loadPromptsConfig(env),
+    ...loadProjectsConfig(env, allowedModels),
   };
 }
 
@@ -290,4 +302,79 @@ export function loadSearchConfig(env: Record<string, string | undefined>): Searc
     budgetPerMinute: e.STORY42_SEARCH_BUDGET_PER_MINUTE,
     duckduckgoProxy: proxy,
   };
+}
+
+// ---- Projects, prompt cards and chat -------------------------------------------------------
+
+/** The three tables of projects, prompt cards and chat history (with the prompts bucket: required where the project routes run). */
+export interface ProjectsConfig {
+  table: string;
+  cardsTable: string;
+  chatHistoryTable: string;
+}
+
+const tableName = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: `${name} must be a DynamoDB table name (3-255 letters, digits, "_", "-", ".")` })
+    .optional()
+    .or(z.literal('').transform(() => undefined));
+
+const projectsEnvSchema = z.object({
+  STORY42_PROJECTS_TABLE: tableName('STORY42_PROJECTS_TABLE'),
+  STORY42_PROMPT_CARDS_TABLE: tableName('STORY42_PROMPT_CARDS_TABLE'),
+  STORY42_CHAT_HISTORY_TABLE: tableName('STORY42_CHAT_HISTORY_TABLE'),
+  STORY42_CHAT_HISTORY_TTL_DAYS: int('STORY42_CHAT_HISTORY_TTL_DAYS', 1, 3650, 90),
+  STORY42_CHAT_MODEL: z.string().trim().min(3).max(200).optional(),
+});
+
+/** The project tables (all three or none) and the chat's model and history TTL. */
+export function loadProjectsConfig(env: Record<string, string | undefined>, allowedModels: readonly string[]): Pick<Config, 'projects' | 'chat'> {
+  const parsed = projectsEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.message}`).join('\n')}`);
+  }
+  const e = parsed.data;
+  const tables = [e.STORY42_PROJECTS_TABLE, e.STORY42_PROMPT_CARDS_TABLE, e.STORY42_CHAT_HISTORY_TABLE];
+  if (tables.some((t) => t !== undefined) && tables.some((t) => t === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  - STORY42_PROJECTS_TABLE, STORY42_PROMPT_CARDS_TABLE and STORY42_CHAT_HISTORY_TABLE must be set together (or none of them)');
+  }
+  const chatModel = e.STORY42_CHAT_MODEL ? (e.STORY42_CHAT_MODEL.startsWith('bedrock/') ? e.STORY42_CHAT_MODEL : `bedrock/${e.STORY42_CHAT_MODEL}`) : (allowedModels[0] as string);
+  if (!allowedModels.includes(chatModel)) {
+    throw new ConfigError(`Invalid configuration:\n  - STORY42_CHAT_MODEL must be one of the allowed models: ${allowedModels.join(', ')} (got "${e.STORY42_CHAT_MODEL}")`);
+  }
+  const [table, cardsTable, chatHistoryTable] = tables;
+  return {
+    projects: table && cardsTable && chatHistoryTable ? { table, cardsTable, chatHistoryTable } : undefined,
+    chat: { modelId: chatModel.replace(/^bedrock\//, ''), historyTtlDays: e.STORY42_CHAT_HISTORY_TTL_DAYS },
+  };
+}
+
+// ---- Prompts (system prompts and instruction templates; the bucket is STORY42_PROMPTS_BUCKET) ----
+
+export const PROMPT_HISTORY = ['versioning', 'objects'] as const;
+
+export interface PromptsConfig {
+  /** How long a process serves a prompt before asking the bucket again (a conditional GET); 0: every use asks. */
+  cacheTtlMs: number;
+  /** `versioning`: the bucket's S3 versioning (AWS); `objects`: history copies under `prompt-history/` (a store without versioning, e.g. s3rver). */
+  history: (typeof PROMPT_HISTORY)[number];
+  /** The bundled prompts' folder (default: the first `prompts/` up from the code). */
+  dir?: string;
+}
+
+const promptsEnvSchema = z.object({
+  STORY42_PROMPT_CACHE_TTL_MS: int('STORY42_PROMPT_CACHE_TTL_MS', 0, 3_600_000, 300_000),
+  STORY42_PROMPTS_HISTORY: choice('STORY42_PROMPTS_HISTORY', PROMPT_HISTORY, 'versioning'),
+  STORY42_PROMPTS_DIR: z.string().trim().max(4096).optional(),
+});
+
+export function loadPromptsConfig(env: Record<string, string | undefined>): PromptsConfig {
+  const parsed = promptsEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  - ${i.message}`).join('\n')}`);
+  }
+  const e = parsed.data;
+  return { cacheTtlMs: e.STORY42_PROMPT_CACHE_TTL_MS, history: e.STORY42_PROMPTS_HISTORY, dir: e.STORY42_PROMPTS_DIR || undefined };
 }

@@ -6,7 +6,7 @@
  * (src/local/providers.ts). The implementations are loaded with `import()` on first use, so a
  * bundle carries each one in its own chunk and a process loads only the configured one.
  */
-import type { GeneratedImage, ImageEditRequest, ImageModel, ImageRequest, SpeechAudio, SpeechModel, SpeechRequest, Telemetry, TextCall, TextModel, TextOutput } from '../core/ports';
+import type { ChatCall, ChatModel, ChatReply, GeneratedImage, ImageEditRequest, ImageModel, ImageRequest, SpeechAudio, SpeechModel, SpeechRequest, Telemetry, TextCall, TextModel, TextOutput } from '../core/ports';
 import type { ResilienceSettings } from '../providers/bedrock-text';
 import { Semaphore } from '../providers/resilience';
 import { ConfigError, type Config, type IMAGE_PROVIDERS, type SPEECH_PROVIDERS, type TEXT_PROVIDERS } from './config';
@@ -31,6 +31,8 @@ export interface ProviderSet {
   text?: Partial<Record<TextProviderName, ProviderEntry<TextModel>>>;
   image?: Partial<Record<ImageProviderName, ProviderEntry<ImageModel>>>;
   speech?: Partial<Record<SpeechProviderName, SpeechProviderEntry>>;
+  /** The project chat's model, chosen by `STORY42_TEXT_PROVIDER` (the processes that serve the chat route). */
+  chat?: Partial<Record<TextProviderName, ProviderEntry<ChatModel>>>;
 }
 
 /** The voices a speech provider casts from: the configured list, else its own. */
@@ -92,6 +94,24 @@ class DeferredTextModel implements TextModel {
   }
 }
 
+class DeferredChatModel implements ChatModel {
+  readonly provider: string;
+  private readonly model: Deferred<ChatModel>;
+
+  constructor(entry: ProviderEntry<ChatModel>, config: Config, telemetry: Telemetry) {
+    this.provider = entry.provider;
+    this.model = new Deferred(entry, config, telemetry);
+  }
+
+  ready(): Promise<unknown> {
+    return this.model.get();
+  }
+
+  async chat(call: ChatCall): Promise<ChatReply> {
+    return (await this.model.get()).chat(call);
+  }
+}
+
 class DeferredImageModel implements ImageModel {
   readonly provider: string;
   private readonly model: Deferred<ImageModel>;
@@ -137,7 +157,7 @@ class DeferredSpeechModel implements SpeechModel {
 }
 
 /** Stands in where a process serves no route of that kind (e.g. images in the text Lambda). */
-class AbsentModel implements TextModel, ImageModel, SpeechModel {
+class AbsentModel implements TextModel, ImageModel, SpeechModel, ChatModel {
   readonly provider = 'none';
   readonly voices: readonly string[] = [];
   readonly maxChars = 0;
@@ -163,9 +183,13 @@ class AbsentModel implements TextModel, ImageModel, SpeechModel {
   synthesize(): never {
     return this.refuse();
   }
+
+  chat(): never {
+    return this.refuse();
+  }
 }
 
-function choose<E>(kind: 'text' | 'image' | 'speech', variable: string, wanted: string, entries: Partial<Record<string, E>> | undefined): E | undefined {
+function choose<E>(kind: 'text' | 'image' | 'speech' | 'chat', variable: string, wanted: string, entries: Partial<Record<string, E>> | undefined): E | undefined {
   if (!entries) return undefined;
   const entry = entries[wanted];
   if (!entry) {
@@ -179,6 +203,7 @@ export interface Models {
   text: TextModel & { ready(): Promise<unknown> };
   image: ImageModel & { ready(): Promise<unknown> };
   speech: SpeechModel & { ready(): Promise<unknown> };
+  chat: ChatModel & { ready(): Promise<unknown> };
 }
 
 /** The configured models from the set this process ships; unknown choices fail at start-up. */
@@ -186,9 +211,11 @@ export function modelsFor(config: Config, set: ProviderSet, telemetry: Telemetry
   const text = choose('text', 'STORY42_TEXT_PROVIDER', config.textProvider, set.text);
   const image = choose('image', 'STORY42_IMAGE_PROVIDER', config.imageProvider, set.image);
   const speech = choose('speech', 'STORY42_SPEECH_PROVIDER', config.speechProvider, set.speech);
+  const chat = choose('chat', 'STORY42_TEXT_PROVIDER', config.textProvider, set.chat);
   return {
     text: text ? new DeferredTextModel(text, config, telemetry) : new AbsentModel('text'),
     image: image ? new DeferredImageModel(image, config, telemetry) : new AbsentModel('image'),
     speech: speech ? new DeferredSpeechModel(speech, config, telemetry) : new AbsentModel('speech'),
+    chat: chat ? new DeferredChatModel(chat, config, telemetry) : new AbsentModel('chat'),
   };
 }

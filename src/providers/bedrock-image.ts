@@ -51,7 +51,8 @@ export class BedrockImageModel implements ImageModel {
   }
 
   generate(req: ImageRequest): Promise<GeneratedImage> {
-    const text = `${req.prompt}${req.artStyle ? `. Art style: ${req.artStyle}` : ''}`.slice(0, 1024);
+    // The rendered `illustrator/panel` prompt when the core sends one; else the scene and its style.
+    const text = (req.modelPrompt ?? `${req.prompt}${req.artStyle ? `. Art style: ${req.artStyle}` : ''}`).slice(0, 1024);
     return this.invoke({ taskType: 'TEXT_IMAGE', textToImageParams: { text }, imageGenerationConfig: this.config(req) }, req.signal);
   }
 
@@ -59,7 +60,7 @@ export class BedrockImageModel implements ImageModel {
     return this.invoke(
       {
         taskType: 'IMAGE_VARIATION',
-        imageVariationParams: { text: req.instruction.slice(0, 1024), images: [Buffer.from(req.original).toString('base64')], similarityStrength: 0.7 },
+        imageVariationParams: { text: (req.modelPrompt ?? req.instruction).slice(0, 1024), images: [Buffer.from(req.original).toString('base64')], similarityStrength: 0.7 },
         imageGenerationConfig: this.config(req),
       },
       req.signal,

@@ -8,9 +8,12 @@
  * code fences, and the arguments arrive already parsed (or, streamed, as one JSON string).
  * A model that still answers with text is parsed leniently; anything unusable is handed to
  * the core as-is, whose schema check rejects it and asks again with the reason.
+ *
+ * The project chat's model (`BedrockChatModel`) lives here too: plain-text ConverseStream on the
+ * same client, resilience and output budgets, in the same chunk of the text Lambda's bundle.
  */
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type ContentBlock, type Message, type ToolConfiguration } from '@aws-sdk/client-bedrock-runtime';
-import type { TextCall, TextModel, TextOutput, TokenUsage } from '../core/ports';
+import type { ChatCall, ChatModel, ChatReply, TextCall, TextModel, TextOutput, TokenUsage } from '../core/ports';
 import { resilient, type ResilientOptions } from './resilience';
 
 export type ResilienceSettings = Omit<ResilientOptions, 'signal'>;
@@ -52,7 +55,9 @@ export class BedrockTextModel implements TextModel {
   ) {}
 
   private request(call: TextCall): { modelId: string; messages: Message[]; system: Array<{ text: string }>; toolConfig: ToolConfiguration } {
-    const repair = call.repairHint ? `\n\nYour previous answer was rejected: ${call.repairHint}. Answer again, following every rule.` : '';
+    // The rendered `story-writer/repair` prompt when the core sends one; else the same words inline.
+    const repairText = call.repairPrompt ?? (call.repairHint ? `Your previous answer was rejected: ${call.repairHint}. Answer again, following every rule.` : undefined);
+    const repair = repairText ? `\n\n${repairText}` : '';
     return {
       modelId: call.modelId,
       system: [{ text: call.prompt.system }],
@@ -109,6 +114,56 @@ export class BedrockTextModel implements TextModel {
       if (event.metadata?.usage) usage = usageOf(event.metadata.usage);
     }
     return { data: parseLenient(sawTool ? toolInput : text), model: `bedrock/${call.modelId}`, usage };
+  }
+}
+
+/**
+ * The Bedrock chat model (project chat): ConverseStream with plain text — the system blocks, the
+ * conversation so far, the input — streamed as it arrives, with the same timeouts, retries and
+ * 429/503 mapping as the text model (a retried stream starts the answer over: `onRestart`).
+ */
+export class BedrockChatModel implements ChatModel {
+  readonly provider = 'bedrock';
+
+  constructor(
+    private readonly client: BedrockRuntimeClient,
+    private readonly resilience: ResilienceSettings,
+  ) {}
+
+  async chat(call: ChatCall): Promise<ChatReply> {
+    let streams = 0;
+    return resilient(
+      'Bedrock',
+      (signal) => {
+        if (streams++ > 0) call.onRestart?.();
+        return this.stream(call, signal);
+      },
+      { ...this.resilience, signal: call.signal },
+    );
+  }
+
+  private async stream(call: ChatCall, signal: AbortSignal): Promise<ChatReply> {
+    const messages: Message[] = [...call.messages.map((m): Message => ({ role: m.role, content: [{ text: m.text }] })), { role: 'user', content: [{ text: call.input }] }];
+    const out = await this.client.send(
+      new ConverseStreamCommand({
+        modelId: call.modelId,
+        ...(call.system.length > 0 ? { system: call.system.map((text) => ({ text })) } : {}),
+        messages,
+        inferenceConfig: { maxTokens: maxOutputTokens(call.modelId), temperature: 0.7 },
+      }),
+      { abortSignal: signal },
+    );
+    let text = '';
+    let usage: TokenUsage | undefined;
+    for await (const event of out.stream ?? []) {
+      const delta = event.contentBlockDelta?.delta?.text;
+      if (delta !== undefined && delta !== '') {
+        text += delta;
+        call.onDelta?.(delta);
+      }
+      if (event.metadata?.usage) usage = usageOf(event.metadata.usage);
+    }
+    return { text, model: `bedrock/${call.modelId}`, usage };
   }
 }
 

@@ -49,13 +49,14 @@ export class GeminiImageModel implements ImageModel {
   }
 
   generate(req: ImageRequest): Promise<GeneratedImage> {
-    const text = `Illustrate this story panel${req.artStyle ? ` in a ${req.artStyle} style` : ''}, with no text in the picture: ${req.prompt}`;
+    // The rendered `illustrator/panel` prompt when the core sends one; else the same words inline.
+    const text = req.modelPrompt ?? `Illustrate this story panel${req.artStyle ? ` in a ${req.artStyle} style` : ''}, with no text in the picture: ${req.prompt}`;
     return this.call([{ text }], req.signal);
   }
 
   edit(req: ImageEditRequest): Promise<GeneratedImage> {
     return this.call(
-      [{ inlineData: { mimeType: 'image/png', data: Buffer.from(req.original).toString('base64') } }, { text: `Edit this illustration: ${req.instruction}. Keep its composition, characters and style.` }],
+      [{ inlineData: { mimeType: 'image/png', data: Buffer.from(req.original).toString('base64') } }, { text: req.modelPrompt ?? `Edit this illustration: ${req.instruction}. Keep its composition, characters and style.` }],
       req.signal,
     );
   }

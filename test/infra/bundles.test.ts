@@ -47,6 +47,11 @@ const OFFLINE_ENV: Record<string, string> = {
   AWS_EC2_METADATA_DISABLED: 'true',
   STORY42_IMAGES_BUCKET: 'story-42-test-images',
   STORY42_SESSIONS_TABLE: 'story-42-test-sessions',
+  // Where the project routes run (data-ops, text-regen) their tables and the prompts bucket are required.
+  STORY42_PROJECTS_TABLE: 'story-42-test-projects',
+  STORY42_PROMPT_CARDS_TABLE: 'story-42-test-prompt-cards',
+  STORY42_CHAT_HISTORY_TABLE: 'story-42-test-chat-history',
+  STORY42_PROMPTS_BUCKET: 'story-42-test-prompts',
   STORY42_TEXT_PROVIDER: 'bedrock',
   STORY42_IMAGE_PROVIDER: 'bedrock',
   STORY42_SPEECH_PROVIDER: 'polly',
@@ -207,6 +212,18 @@ describe('container bundles', () => {
       }
     }
   }, 60_000);
+
+  it('each image carries the bundled prompts, and a Lambda with no prompts bucket renders from them (outside the repository)', async () => {
+    for (const image of Object.keys(IMAGES) as ImageName[]) {
+      expect([image, readFileSync(path.join(isolated, image, 'prompts', 'story-writer', 'system.md'), 'utf8')]).toEqual([image, readFileSync(path.join(ROOT, 'prompts', 'story-writer', 'system.md'), 'utf8')]);
+    }
+    const claims = { sub: 'bundle-user', email: 'bundle@example.com', 'cognito:username': 'bundle' };
+    const { path: resource, method } = routeNamed('generate_topics_ideas');
+    // No STORY42_PROMPTS_BUCKET: the prompts come from the image's prompts/; Bedrock is unreachable, so
+    // the answer is the model's 503 — a prompt that could not be found would be a 500 before any model call.
+    const res = await invoke('story-text-regen', apiEvent(resource, method, JSON.stringify({ genre: 'fiction', topics: 'lanterns' }), claims), { ...OFFLINE_ENV, STORY42_MODEL_MAX_ATTEMPTS: '1', STORY42_STORAGE_MAX_ATTEMPTS: '1' });
+    expect([res.statusCode, res.headers['Retry-After'], JSON.parse(res.body)]).toEqual([503, expect.any(String), expect.objectContaining({ error: expect.stringMatching(/Bedrock|model/i) })]);
+  });
 
   it('the agent bundle starts on PORT on Node 24 and answers GET /health with {"status":"ok"}', async () => {
     const port = await freePort();

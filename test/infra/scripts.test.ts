@@ -34,6 +34,7 @@ let log: string;
  *   FAKE_STATE_ERROR=<message>  `terraform state list` cannot read the state
  *   FAKE_BUCKET=ours|theirs     `s3api head-bucket` (404 otherwise); FAKE_BUCKET_VERSIONING
  *   FAKE_LOCK_TABLE=exists      `dynamodb describe-table` (ResourceNotFoundException otherwise)
+ *   FAKE_TF_OUTPUT=<value>      \`terraform output -raw <name>\` (nothing otherwise)
  *   FAKE_FAIL="<tool> <args>"   a call starting so fails
  */
 const FAKE = `#!/usr/bin/env bash
@@ -69,6 +70,7 @@ case "$tool $1 $2" in
   "aws dynamodb describe-table")
     if [ "$FAKE_LOCK_TABLE" = exists ]; then echo '{"Table":{}}'; else echo 'An error occurred (ResourceNotFoundException) when calling the DescribeTable operation: Requested resource not found' >&2; exit 254; fi ;;
 esac
+if [ "$tool" = terraform ] && [ "$2 $3" = "output -raw" ] && [ -n "$FAKE_TF_OUTPUT" ]; then printf '%s' "$FAKE_TF_OUTPUT"; fi
 if [ "$tool" = terraform ] && [ "$2 $3" = "state list" ]; then
   if [ -n "$FAKE_STATE_ERROR" ]; then echo "$FAKE_STATE_ERROR" >&2; exit 1; fi
   if [ -z "$FAKE_STATE" ]; then printf 'No state file was found!\\n' >&2; exit 1; fi
@@ -654,6 +656,32 @@ describe('scripts/bootstrap-state.sh', () => {
 
   it.each([[[]], [['prod']], [['--dry-run']], [['prod', 'us-east-1', '--no-such-option']], [['prod', 'us-east-1', 'extra']]])('a wrong invocation (%j) prints the usage on stderr and exits 2', async (args) => {
     await expect(script('bootstrap-state.sh', args)).rejects.toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('scripts/bootstrap-state.sh <env> <region>') });
+    expect(calls()).toEqual([]);
+  });
+});
+
+describe('scripts/upload-prompts.sh', () => {
+  const upload = (bucket: string, dryRun: boolean) => `npm run --silent upload-prompts -- ${bucket} us-west-2${dryRun ? ' --dry-run' : ''}`;
+
+  it('finds the stack\'s prompts bucket in its Terraform outputs, after the preflight, and runs the upload with it', async () => {
+    const { calls, stdout } = await script('upload-prompts.sh', ['dev', 'us-west-2'], { FAKE_TF_OUTPUT: `${PREFIX}-prompts` });
+    expect(calls).toEqual([STS, `terraform -chdir=${root}/cdktf.out/stacks/${PREFIX} output -raw prompts_bucket_name`, upload(`${PREFIX}-prompts`, false)]);
+    expect(stdout).toContain(`Story42 prompts: s3://${PREFIX}-prompts/prompts/ (${PREFIX})`);
+  });
+
+  it('--dry-run passes on; PROMPTS_BUCKET names the bucket instead of the outputs', async () => {
+    const { calls, stdout } = await script('upload-prompts.sh', ['dev', 'us-west-2', '--dry-run'], { PROMPTS_BUCKET: 'my-prompts' });
+    expect(calls).toEqual([STS, upload('my-prompts', true)]);
+    expect(stdout).toContain('(dry run: nothing is written)');
+  });
+
+  it('without the output (stack not deployed here) it stops with a clear message and uploads nothing', async () => {
+    await expect(script('upload-prompts.sh', ['dev', 'us-west-2'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('cannot read the Terraform output prompts_bucket_name of story-42-dev-us-west-2') });
+    expect(calls().some((c) => c.startsWith('npm'))).toBe(false);
+  });
+
+  it('a shell pointing at another region stops it before any call', async () => {
+    await expect(script('upload-prompts.sh', ['dev', 'us-west-2'], { AWS_REGION: 'eu-west-1', FAKE_TF_OUTPUT: 'x' })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('AWS_REGION is eu-west-1') });
     expect(calls()).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
  * (Converse JSON, ConverseStream event-stream frames, Bedrock's error format).
  */
 import { renderPrompt } from '../../src/core/prompts';
+import { bundledPromptService } from '../../src/platform/prompt-wiring';
 import { LocalBedrockServer } from '../../src/local/bedrock-server';
 import { bedrockRuntimeClient } from '../../src/aws/model-clients';
 import { BedrockTextModel } from '../../src/providers/bedrock-text';
@@ -99,7 +100,7 @@ describe('Bedrock text provider', () => {
     const model = new BedrockTextModel(bedrockRuntimeClient(settings()), { policy: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, timeoutMs: 5000 }, limiter: new Semaphore(2) });
     const task = { kind: 'topics' as const, input: { genre: 'fiction' as const, topics: 'comets, kites' } };
     const deltas: string[] = [];
-    const out = await model.generate({ task, prompt: renderPrompt(task), modelId: 'us.amazon.nova-pro-v1:0', seed: 's', attempt: 1, onDelta: (d) => deltas.push(d) });
+    const out = await model.generate({ task, prompt: await renderPrompt(task, bundledPromptService()), modelId: 'us.amazon.nova-pro-v1:0', seed: 's', attempt: 1, onDelta: (d) => deltas.push(d) });
     expect(bedrock.counters.converseStream).toBe(1);
     expect(deltas.length).toBeGreaterThan(0);
     expect(JSON.parse(deltas.join(''))).toEqual(out.data);

@@ -58,6 +58,8 @@ describe('Gemini image provider', () => {
     expect(gemini.counters.generate).toBe(3);
     expect(gemini.counters.apiKeys).toEqual([API_KEY, API_KEY, API_KEY]);
     expect(gemini.counters.models).toEqual(Array(3).fill('gemini-2.5-flash-image'));
+    // The rendered illustrator/panel prompt, not the provider's own wording.
+    expect(gemini.counters.texts.sort()).toEqual(segments.map((s) => `Illustrate this story panel in a storybook style, with no text in the picture: ${s.story_segment_content}`).sort());
     const again = await gw.call('POST', '/generate-story-image', { body: { story_segments: segments.slice(0, 1), art_style: 'x', number_of_panels: 1, job_id: jobId('gem') } });
     expect(again.status).toBe(200);
     expect(secrets.counters.getSecretValue).toBe(1);
@@ -74,6 +76,7 @@ describe('Gemini image provider', () => {
     const edit = await gw.call('POST', '/regenerate-segment-image', { body: { user_request: 'add falling snow', original_segment_image_s3_uri: uri, job_id: job } });
     expect(edit.status).toBe(200);
     expect(gemini.counters.edits).toBe(1);
+    expect(gemini.counters.texts.at(-1)).toBe('Edit this illustration: add falling snow. Keep its composition, characters and style.');
   });
 
   it('persistent RESOURCE_EXHAUSTED is a 429 with Retry-After, logged without the key', async () => {

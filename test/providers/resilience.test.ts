@@ -5,6 +5,7 @@
  * the panels cancelling the image calls still running.
  */
 import { renderPrompt } from '../../src/core/prompts';
+import { bundledPromptService } from '../../src/platform/prompt-wiring';
 import { bedrockRuntimeClient } from '../../src/aws/model-clients';
 import { LocalBedrockServer } from '../../src/local/bedrock-server';
 import { LocalGeminiServer } from '../../src/local/gemini-server';
@@ -56,7 +57,7 @@ describe('backoff', () => {
       onRetry: (attempt, failure, delay) => retries.push({ attempt, failure, delay }),
     });
     bedrock.knobs.failures = ['ThrottlingException', 'InternalServerException', 'ModelTimeoutException'];
-    const out = await model.generate({ task: topicsTask, prompt: renderPrompt(topicsTask), modelId: 'us.amazon.nova-pro-v1:0', seed: 's', attempt: 1 });
+    const out = await model.generate({ task: topicsTask, prompt: await renderPrompt(topicsTask, bundledPromptService()), modelId: 'us.amazon.nova-pro-v1:0', seed: 's', attempt: 1 });
     expect(out.data).toMatchObject({ subject_category: expect.any(String) });
     expect(retries).toEqual([
       { attempt: 1, failure: 'throttled', delay: expected[0] },
@@ -78,7 +79,7 @@ describe('backoff', () => {
     });
     bedrock.knobs.streamFailures = [name];
     const deltas: string[] = [];
-    const out = await model.generate({ task: topicsTask, prompt: renderPrompt(topicsTask), modelId: 'us.amazon.nova-pro-v1:0', seed: 's', attempt: 1, onDelta: (d) => deltas.push(d) });
+    const out = await model.generate({ task: topicsTask, prompt: await renderPrompt(topicsTask, bundledPromptService()), modelId: 'us.amazon.nova-pro-v1:0', seed: 's', attempt: 1, onDelta: (d) => deltas.push(d) });
     expect(retries).toEqual([failure]);
     expect(bedrock.counters).toMatchObject({ converseStream: 2, errors: 1 });
     expect(out.data).toMatchObject({ subject_category: expect.any(String) });
