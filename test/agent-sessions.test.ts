@@ -515,7 +515,8 @@ describe('the persisted conversation', () => {
     const { session_id: id, created_at } = await store.create(sub, 'bees');
     clock.advance(60_000);
     const all = fiftyMessages();
-    expect(await store.saveConversation(sub, id, all)).toEqual({ message_count: 36, dropped: 14 });
+    const saved = await store.saveConversation(sub, id, all);
+    expect(saved).toMatchObject({ message_count: 36, dropped: 14 });
     const loaded = await store.loadConversation(sub, id);
     expect(loaded).toEqual(all.slice(14));
     expect(loaded.length).toBeLessThanOrEqual(CONVERSATION_MAX_MESSAGES);
@@ -523,6 +524,8 @@ describe('the persisted conversation', () => {
     const meta = await store.get(sub, id);
     expect(meta).toEqual({ session_id: id, created_at, updated_at: new Date(clock.now()).toISOString(), title: 'bees', message_count: 36 });
     expect(meta.updated_at > created_at).toBe(true);
+    // The save answers the metadata it wrote.
+    expect(saved.session).toEqual(meta);
   });
 
   it('a conversation continued by a second store (another task after a restart) reads back the same', async () => {

@@ -223,7 +223,7 @@ export class S3AgentSessionStore implements AgentSessionStore {
     return parsed.data;
   }
 
-  async saveConversation(sub: string, sessionId: string, messages: readonly ConversationMessage[], title?: string): Promise<{ message_count: number; dropped: number }> {
+  async saveConversation(sub: string, sessionId: string, messages: readonly ConversationMessage[], title?: string): Promise<{ message_count: number; dropped: number; session: AgentSessionMeta }> {
     const id = validateSessionId(sessionId);
     // As plain JSON (framework objects serialise themselves), checked for shape.
     let plain: unknown;
@@ -241,7 +241,7 @@ export class S3AgentSessionStore implements AgentSessionStore {
     const named = meta.title === '' && title !== undefined ? validateTitle(title.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, SESSION_TITLE_MAX_CHARS)) : meta.title;
     const updated: AgentSessionMeta = { ...meta, title: named, updated_at: new Date(this.clock.now()).toISOString(), message_count: window.messages.length };
     await this.putJson(this.key(sub, id, METADATA_FILE), updated);
-    return { message_count: window.messages.length, dropped: window.dropped };
+    return { message_count: window.messages.length, dropped: window.dropped, session: updated };
   }
 
   // -------------------------------------------------------------------------------------------

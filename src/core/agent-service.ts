@@ -149,7 +149,11 @@ export class AgentService {
         onToolCall: (name, input) => opts.emit({ event: 'tool_call', data: { tool: name, input: summarise(input, 500) } }),
         onToolResult: (name, status, summary) => opts.emit({ event: 'tool_result', data: { tool: name, status, summary: summarise(summary) } }),
       });
-      // Pictures still being drawn when the agent answered: the turn ends when they are stored.
+      // The conversation is saved while the pictures the tools left running are still being
+      // drawn (a session without a title is named after its first message); the turn ends when
+      // both are done.
+      const saving = sessions.saveConversation(caller.sub, id, result.messages, parsed.data.message);
+      saving.catch(() => undefined);
       const failures: string[] = [];
       for (let i = 0; i < pending.length; i++) {
         const job = pending[i] as { label: string; work: Promise<unknown> };
@@ -160,11 +164,10 @@ export class AgentService {
           failures.push(`${job.label}: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
-      // A session without a title is named after its first message.
-      const saved = await sessions.saveConversation(caller.sub, id, result.messages, parsed.data.message);
+      const saved = await saving;
       telemetry.count('agent_turns');
       telemetry.measure('agent_turn_ms', Date.now() - started, 'Milliseconds');
-      const meta = await sessions.get(caller.sub, id);
+      const meta = saved.session;
       return {
         session: meta,
         text: result.text,

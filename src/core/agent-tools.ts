@@ -289,7 +289,8 @@ export class AgentToolbox {
       for (const scene of StoryService.scenesFromStory(written).slice(0, panels)) scenes.push(scene);
       scenes.close();
     }
-    await this.save();
+    // The story is saved while the agent goes on (the turn waits for it); so are the pictures.
+    this.turn.background('story', this.save());
     if (pictures) {
       this.turn.background(
         'pictures',

@@ -374,8 +374,8 @@ export interface AgentSessionStore {
   delete(sub: string, sessionId: string): Promise<{ deleted_objects: number }>;
   /** The persisted conversation; empty when there is none or it is unreadable (logged). */
   loadConversation(sub: string, sessionId: string): Promise<ConversationMessage[]>;
-  /** Persists the conversation fitted into the window; updates the metadata's `updated_at` and `message_count` (and `title`, when given and the session has none). */
-  saveConversation(sub: string, sessionId: string, messages: readonly ConversationMessage[], title?: string): Promise<{ message_count: number; dropped: number }>;
+  /** Persists the conversation fitted into the window; updates the metadata's `updated_at` and `message_count` (and `title`, when given and the session has none), and returns it. */
+  saveConversation(sub: string, sessionId: string, messages: readonly ConversationMessage[], title?: string): Promise<{ message_count: number; dropped: number; session: AgentSessionMeta }>;
   /** 413 over the byte cap, 409 over the count cap (overwrites are allowed). */
   writeArtifact(sub: string, sessionId: string, path: string, bytes: Uint8Array, contentType?: string): Promise<StoredArtifact>;
   /** 404 when the session has no such artifact. */
