@@ -19,7 +19,10 @@ import { ApiGatewayRestApi } from '@cdktf/provider-aws/lib/api-gateway-rest-api'
 import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
+import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
 import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster';
 import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
@@ -40,7 +43,7 @@ import { CORS_ALLOW_HEADERS, CORS_ALLOW_ORIGIN, corsMethods } from '../src/core/
 import { LAMBDA_NAMES, ROUTES, routeNamed, type LambdaName, type Route } from '../src/core/routes';
 import { deletionProtection, type Foundation, type Names } from './foundation';
 import { dataAccess, PROJECT_WORKLOADS, type AccessTargets } from './access';
-import { assumeRolePolicy, policyJson } from './iam';
+import { assumeRolePolicy, policyJson, type Statement } from './iam';
 import { loadConfig } from '../src/platform/config';
 
 /** Where API Gateway invokes a Lambda with InvokeWithResponseStream (STREAM transfer mode). */
@@ -75,6 +78,38 @@ export function bedrockImageModel(): string {
 export const AGENT_DEREGISTRATION_DELAY_SECONDS = 30;
 /** The target group's health check (GET /health): a check every 15 s, each answered within 5 s. */
 export const AGENT_HEALTH_CHECK = { interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 } as const;
+
+/** `API-Gateway-Execution-Logs_<rest api id>/<stage>`: where API Gateway writes a stage's execution logs. */
+export const apiExecutionLogGroupName = (restApiId: string, stage: string) => `API-Gateway-Execution-Logs_${restApiId}/${stage}`;
+
+/** The alarm topic's key: the account administers it; CloudWatch (from this account) may use it to publish alarms. */
+export function alarmKeyPolicy(accountId: string): Statement[] {
+  return [
+    { Sid: 'AccountAdmin', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: 'kms:*', Resource: '*' },
+    {
+      Sid: 'CloudWatchAlarms',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+    },
+  ];
+}
+
+/** The alarm topic's policy: only this stack's CloudWatch alarms (by name prefix) may publish to it. */
+export function alarmTopicPolicy(topicArn: string, region: string, accountId: string, prefix: string): Statement[] {
+  return [
+    {
+      Sid: 'CloudWatchAlarms',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: topicArn,
+      Condition: { StringEquals: { 'aws:SourceAccount': accountId }, ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${region}:${accountId}:alarm:${prefix}-*` } },
+    },
+  ];
+}
 
 /** The resource path API Gateway builds, without the leading slash (`jobs/{job_id}`). */
 const resourcePath = (route: Route) => route.path.replace(/^\//, '');
@@ -292,6 +327,8 @@ export class Compute extends Construct {
     new IamRolePolicyAttachment(this, 'api-logs-policy', { role: apiLogsRole.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs' });
     const account = new ApiGatewayAccount(this, 'api-account', { cloudwatchRoleArn: apiLogsRole.arn });
     const accessLogs = new CloudwatchLogGroup(this, 'api-access-logs', { name: `/aws/apigateway/${names.of('api')}`, retentionInDays: cfg.log_retention_days });
+    // Execution logs (method settings' logging_level): API Gateway writes them to this name.
+    const executionLogs = new CloudwatchLogGroup(this, 'api-execution-logs', { name: apiExecutionLogGroupName(this.api.id, cfg.environment), retentionInDays: cfg.log_retention_days });
     this.stage = new ApiGatewayStage(this, 'stage', {
       restApiId: this.api.id,
       deploymentId: deployment.id,
@@ -301,7 +338,8 @@ export class Compute extends Construct {
         destinationArn: accessLogs.arn,
         format: JSON.stringify({ requestId: '$context.requestId', ip: '$context.identity.sourceIp', sub: '$context.authorizer.claims.sub', method: '$context.httpMethod', path: '$context.resourcePath', status: '$context.status', latency: '$context.responseLatency' }),
       },
-      dependsOn: [account],
+      // The execution log group first, or API Gateway creates it without a retention.
+      dependsOn: [account, executionLogs],
     });
     new ApiGatewayMethodSettings(this, 'stage-settings', {
       restApiId: this.api.id,
@@ -309,28 +347,6 @@ export class Compute extends Construct {
       methodPath: '*/*',
       settings: { throttlingRateLimit: cfg.api.throttle_rate_limit, throttlingBurstLimit: cfg.api.throttle_burst_limit, metricsEnabled: true, loggingLevel: 'INFO', dataTraceEnabled: false },
     });
-
-    // ---- Alarms to the operators' email ----------------------------------------------------
-    if (cfg.alarm_email) {
-      const topic = new SnsTopic(this, 'alarms', { name: names.of('alarms'), kmsMasterKeyId: 'alias/aws/sns' });
-      new SnsTopicSubscription(this, 'alarms-email', { topicArn: topic.arn, protocol: 'email', endpoint: cfg.alarm_email });
-      const alarm = (id: string, namespace: string, metric: string, dimensions: Record<string, string>, threshold: number) =>
-        new CloudwatchMetricAlarm(this, id, {
-          alarmName: names.of(id),
-          namespace,
-          metricName: metric,
-          dimensions,
-          statistic: 'Sum',
-          period: 300,
-          evaluationPeriods: 1,
-          threshold,
-          comparisonOperator: 'GreaterThanOrEqualToThreshold',
-          treatMissingData: 'notBreaching',
-          alarmActions: [topic.arn],
-        });
-      for (const key of LAMBDA_NAMES) alarm(`${key}-errors`, 'AWS/Lambda', 'Errors', { FunctionName: fns[key].functionName }, 5);
-      alarm('api-5xx', 'AWS/ApiGateway', '5XXError', { ApiName: this.api.name, Stage: this.stage.stageName }, 5);
-    }
 
     // ---- ECS Fargate story agent behind an ALB ---------------------------------------------
     this.httpsEnabled = Boolean(cfg.domain?.certificate_arn);
@@ -485,5 +501,57 @@ export class Compute extends Construct {
       loadBalancer: [{ targetGroupArn: targets.arn, containerName: container, containerPort: cfg.ecs.container_port }],
       dependsOn: listeners,
     });
+
+    // ---- Alarms to the operators' email ----------------------------------------------------
+    if (cfg.alarm_email) {
+      // A customer-managed key: the AWS-managed alias/aws/sns key's policy does not let CloudWatch
+      // use it, so alarms published to a topic encrypted with it never arrive.
+      const key = new KmsKey(this, 'alarms-key', {
+        description: `${names.prefix} alarm topic`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 7,
+        policy: policyJson(alarmKeyPolicy(accountId)),
+      });
+      new KmsAlias(this, 'alarms-key-alias', { name: `alias/${names.of('alarms')}`, targetKeyId: key.keyId });
+      const topic = new SnsTopic(this, 'alarms', { name: names.of('alarms'), kmsMasterKeyId: key.arn });
+      new SnsTopicPolicy(this, 'alarms-policy', { arn: topic.arn, policy: policyJson(alarmTopicPolicy(topic.arn, region, accountId, names.prefix)) });
+      new SnsTopicSubscription(this, 'alarms-email', { topicArn: topic.arn, protocol: 'email', endpoint: cfg.alarm_email });
+      const alarm = (id: string, namespace: string, metric: string, dimensions: Record<string, string>, threshold: number, opts: Partial<{ statistic: string; period: number; evaluationPeriods: number; comparisonOperator: string; treatMissingData: string }> = {}) =>
+        new CloudwatchMetricAlarm(this, id, {
+          alarmName: names.of(id),
+          namespace,
+          metricName: metric,
+          dimensions,
+          statistic: 'Sum',
+          period: 300,
+          evaluationPeriods: 1,
+          threshold,
+          comparisonOperator: 'GreaterThanOrEqualToThreshold',
+          // No data = no requests or invocations: nothing failed.
+          treatMissingData: 'notBreaching',
+          ...opts,
+          alarmActions: [topic.arn],
+        });
+      for (const key of LAMBDA_NAMES) {
+        alarm(`${key}-errors`, 'AWS/Lambda', 'Errors', { FunctionName: fns[key].functionName }, 5);
+        // Any throttle means a request was turned away (account or reserved concurrency).
+        alarm(`${key}-throttles`, 'AWS/Lambda', 'Throttles', { FunctionName: fns[key].functionName }, 1);
+      }
+      alarm('api-5xx', 'AWS/ApiGateway', '5XXError', { ApiName: this.api.name, Stage: this.stage.stageName }, 5);
+      // The ALB's own 5xx (no healthy target, timeouts) and the agent's.
+      alarm('alb-5xx', 'AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', { LoadBalancer: this.alb.arnSuffix }, 5);
+      alarm('alb-target-5xx', 'AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', { LoadBalancer: this.alb.arnSuffix }, 5);
+      if (cfg.ecs.desired_count > 0) {
+        // Fewer tasks running than desired for 5 minutes (Container Insights, on for the cluster).
+        // No data at all means no task reports: treated as breaching.
+        alarm('agent-running-tasks', 'ECS/ContainerInsights', 'RunningTaskCount', { ClusterName: this.cluster.name, ServiceName: this.service.name }, cfg.ecs.desired_count, {
+          statistic: 'Minimum',
+          period: 60,
+          evaluationPeriods: 5,
+          comparisonOperator: 'LessThanThreshold',
+          treatMissingData: 'breaching',
+        });
+      }
+    }
   }
 }

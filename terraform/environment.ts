@@ -206,13 +206,21 @@ export const environmentSchema = z
       .int()
       .refine((n) => LOG_RETENTION_DAYS.includes(n), { error: `must be one of CloudWatch's values: ${LOG_RETENTION_DAYS.join(', ')}` }),
     alarm_email: z.email().optional(),
+    /** A monthly AWS Budgets cost budget (USD): email at 80 % actual and 100 % forecasted spend to alarm_email (admin_email without one). Absent: no budget. */
+    monthly_budget_usd: z.number().positive().max(1_000_000).optional(),
     /** Deletion protection on the tables (sessions, search cache, projects, prompt cards, chat history), the user pool and the ALB (default: on for prod only). */
     deletion_protection: z.boolean().optional(),
     /** Let `terraform destroy` delete non-empty buckets (all versions) and ECR repositories with images. */
     force_destroy: z.boolean().default(false),
-    /** Remote state: S3 bucket + DynamoDB lock table (create them once, before the first deploy). Local state otherwise. */
+    /** Remote state: an S3 bucket (create it once, before the first deploy), locked by an S3 lock file. Local state otherwise. */
     state_backend: z
-      .object({ bucket: z.string().min(3), lock_table: z.string().min(3), key_prefix: z.string().min(1), region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/).optional() })
+      .object({
+        bucket: z.string().min(3),
+        /** No longer used: the S3 backend locks with a lock file in the bucket (use_lockfile, Terraform >= 1.10). Accepted so existing files still load. */
+        lock_table: z.string().min(3).optional(),
+        key_prefix: z.string().min(1),
+        region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/).optional(),
+      })
       .strict()
       .optional(),
   })

@@ -35,6 +35,8 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint';
+import { BudgetsBudget } from '@cdktf/provider-aws/lib/budgets-budget';
 import { Fn } from 'cdktf';
 import { LAMBDA_NAMES } from '../src/core/routes';
 import { SESSIONS_SCHEMA } from '../src/aws/sessions-schema';
@@ -229,11 +231,13 @@ export class Foundation extends Construct {
       return subnet;
     });
     this.privateSubnets = [];
+    let privateRoutes: RouteTable | undefined;
     if (cfg.network.private_subnets_with_nat) {
       const eip = new Eip(this, 'nat-ip', { domain: 'vpc', tags: { Name: names.of('nat') } });
       const nat = new NatGateway(this, 'nat', { allocationId: eip.id, subnetId: (this.publicSubnets[0] as Subnet).id, tags: { Name: names.of('nat') } });
-      const privateRoutes = new RouteTable(this, 'private-routes', { vpcId: this.vpc.id, tags: { Name: names.of('private') } });
-      new Route(this, 'private-default', { routeTableId: privateRoutes.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nat.id });
+      const routes = new RouteTable(this, 'private-routes', { vpcId: this.vpc.id, tags: { Name: names.of('private') } });
+      privateRoutes = routes;
+      new Route(this, 'private-default', { routeTableId: routes.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nat.id });
       this.privateSubnets = [0, 1].map((i) => {
         const subnet = new Subnet(this, `private-${i}`, {
           vpcId: this.vpc.id,
@@ -241,8 +245,38 @@ export class Foundation extends Construct {
           availabilityZone: Fn.element(azs.names, i),
           tags: { Name: names.of(`private-${i}`) },
         });
-        new RouteTableAssociation(this, `private-${i}-routes`, { subnetId: subnet.id, routeTableId: privateRoutes.id });
+        new RouteTableAssociation(this, `private-${i}-routes`, { subnetId: subnet.id, routeTableId: routes.id });
         return subnet;
+      });
+    }
+
+    // S3 and DynamoDB gateway endpoints (free) on the route tables the workloads' subnets use:
+    // the private ones behind the NAT gateway (their S3/DynamoDB traffic then skips the NAT's
+    // per-GB charge), the public one when the tasks run in public subnets.
+    const workloadRoutes = privateRoutes ? [privateRoutes] : [publicRoutes];
+    for (const service of ['s3', 'dynamodb']) {
+      new VpcEndpoint(this, `${service}-endpoint`, {
+        vpcId: this.vpc.id,
+        serviceName: `com.amazonaws.${cfg.region}.${service}`,
+        vpcEndpointType: 'Gateway',
+        routeTableIds: workloadRoutes.map((r) => r.id),
+        tags: { Name: names.of(service) },
+      });
+    }
+
+    // ---- Budget: monthly cost, actual 80 % and forecast 100 % to the operators ----------
+    if (cfg.monthly_budget_usd !== undefined) {
+      const to = [cfg.alarm_email ?? cfg.admin_email];
+      new BudgetsBudget(this, 'monthly-budget', {
+        name: names.of('monthly-cost'),
+        budgetType: 'COST',
+        timeUnit: 'MONTHLY',
+        limitAmount: cfg.monthly_budget_usd.toFixed(2),
+        limitUnit: 'USD',
+        notification: [
+          { notificationType: 'ACTUAL', comparisonOperator: 'GREATER_THAN', threshold: 80, thresholdType: 'PERCENTAGE', subscriberEmailAddresses: to },
+          { notificationType: 'FORECASTED', comparisonOperator: 'GREATER_THAN', threshold: 100, thresholdType: 'PERCENTAGE', subscriberEmailAddresses: to },
+        ],
       });
     }
 

@@ -32,6 +32,7 @@ function conditionHolds(operator: string, key: string, expected: string[], conte
       case 'StringEquals':
         return value === pattern;
       case 'StringLike':
+      case 'ArnLike':
         return wildcardMatch(pattern, value);
       case 'Bool':
         return value.toLowerCase() === pattern.toLowerCase();

@@ -867,3 +867,56 @@ describe('Secrets: no secret value anywhere in the synthesized JSON', () => {
     expect(Object.keys(s.json.data ?? {}).filter((type) => type.startsWith('aws_secretsmanager_'))).toEqual([]);
   });
 });
+
+describe('Alarms: the topic is encrypted with a rotated customer-managed key CloudWatch may use; only this stack\'s alarms may publish', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    if (!s.cfg.alarm_email) return;
+    const [topicName, topic] = one(s, 'aws_sns_topic');
+    const [keyName, key] = one(s, 'aws_kms_key');
+    // Not the AWS-managed alias/aws/sns key: its policy does not let CloudWatch publish, so alarms never arrive.
+    expect(topic.kms_master_key_id).toBe(ref('aws_kms_key', keyName, 'arn'));
+    expect(key.enable_key_rotation).toBe(true);
+    const account = '${data.aws_caller_identity.account.account_id}';
+    const keyPolicy = statementsOf(key.policy);
+    const cloudwatch = (action: string, sourceAccount: string) => ({ action, resource: '*', context: { 'aws:SourceAccount': sourceAccount } });
+    const asService = (svc: string) => keyPolicy.filter((st) => JSON.stringify(st.Principal) === JSON.stringify({ Service: svc }));
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      expect([action, allows(asService('cloudwatch.amazonaws.com'), cloudwatch(action, account))]).toEqual([action, true]);
+      expect([action, allows(asService('cloudwatch.amazonaws.com'), cloudwatch(action, '111122223333'))]).toEqual([action, false]);
+    }
+    expect(allows(asService('cloudwatch.amazonaws.com'), cloudwatch('kms:ScheduleKeyDeletion', account))).toBe(false);
+    // The account administers its key (else the key becomes unmanageable).
+    const root = keyPolicy.filter((st) => JSON.stringify(st.Principal) === JSON.stringify({ AWS: `arn:aws:iam::${account}:root` }));
+    expect(allows(root, { action: 'kms:PutKeyPolicy', resource: '*' })).toBe(true);
+    for (const st of keyPolicy) expect(st.Principal === '*' || JSON.stringify(st.Principal ?? {}).includes('"*"')).toBe(false);
+
+    const [, topicPolicy] = one(s, 'aws_sns_topic_policy');
+    expect(topicPolicy.arn).toBe(ref('aws_sns_topic', topicName, 'arn'));
+    const statements = statementsOf(topicPolicy.policy);
+    for (const st of statements) expect(st.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+    const topicArn = ref('aws_sns_topic', topicName, 'arn');
+    const publish = (alarmName: string, sourceAccount = account) => ({
+      action: 'sns:Publish',
+      resource: topicArn,
+      context: { 'aws:SourceAccount': sourceAccount, 'aws:SourceArn': `arn:aws:cloudwatch:${s.cfg.region}:${account}:alarm:${alarmName}` },
+    });
+    for (const [, a] of resourcesOf(s, 'aws_cloudwatch_metric_alarm')) expect([a.alarm_name, allows(statements, publish(String(a.alarm_name)))]).toEqual([a.alarm_name, true]);
+    expect(allows(statements, publish('someone-elses-alarm'))).toBe(false);
+    expect(allows(statements, publish(`${s.name}-text-regen-errors`, '111122223333'))).toBe(false);
+    expect(allows(statements, { action: 'sns:Publish', resource: topicArn })).toBe(false);
+  });
+});
+
+describe('API Gateway: the execution log group is ours (retention) and exists before the stage; execution logging and metrics on', () => {
+  it.each(PHASE2)('$label', ({ label }) => {
+    const s = stack(label);
+    const [apiName] = one(s, 'aws_api_gateway_rest_api');
+    const [, stage] = one(s, 'aws_api_gateway_stage');
+    const [groupName, group] = one(s, 'aws_cloudwatch_log_group', (g) => String(g.name).startsWith('API-Gateway-Execution-Logs_'));
+    expect(group).toMatchObject({ name: `API-Gateway-Execution-Logs_${ref('aws_api_gateway_rest_api', apiName)}/${String(stage.stage_name)}`, retention_in_days: s.cfg.log_retention_days });
+    expect(stage.depends_on).toEqual(expect.arrayContaining([`aws_cloudwatch_log_group.${groupName}`]));
+    const [, settings] = one(s, 'aws_api_gateway_method_settings');
+    expect(settings.settings).toMatchObject({ logging_level: expect.stringMatching(/^(ERROR|INFO)$/), metrics_enabled: true });
+  });
+});

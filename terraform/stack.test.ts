@@ -148,11 +148,13 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
     }
   });
 
-  it('a state backend is S3 + DynamoDB lock when configured, local otherwise', () => {
+  it('a state backend is S3 with S3-native locking (use_lockfile, no DynamoDB table) when configured, local otherwise', () => {
     const s = stack(label);
     const backend = (s.json.terraform?.backend ?? {}) as Record<string, Record<string, unknown>>;
     if (s.cfg.state_backend) {
-      expect(backend.s3).toMatchObject({ bucket: s.cfg.state_backend.bucket, dynamodb_table: s.cfg.state_backend.lock_table, encrypt: true, key: `${s.cfg.state_backend.key_prefix}/${s.cfg.environment}/${s.cfg.region}/terraform.tfstate` });
+      expect(backend.s3).toMatchObject({ bucket: s.cfg.state_backend.bucket, use_lockfile: true, encrypt: true, key: `${s.cfg.state_backend.key_prefix}/${s.cfg.environment}/${s.cfg.region}/terraform.tfstate` });
+      expect(backend.s3).not.toHaveProperty('dynamodb_table');
+      expect(s.json.terraform?.required_version).toBe('>= 1.10.0');
     } else {
       expect(Object.keys(backend)).toEqual(['local']);
       // Relative to the stack's folder, it lands in terraform/state/ (git-ignored), outside cdktf.out.
@@ -356,10 +358,30 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
       expect(pick((dataOps.environment as { variables: Record<string, string> }).variables)).toEqual(['300000', '90']);
     });
 
-    it('alarms on Lambda errors and API 5xx go to the alarm email', () => {
+    it('alarms on Lambda errors and throttles, API and ALB 5xx and missing agent tasks go to the alarm email', () => {
       const s = stack(label);
       if (!s.cfg.alarm_email) return;
-      expect(resourcesOf(s, 'aws_cloudwatch_metric_alarm').map(([, a]) => a.metric_name).sort()).toEqual(['5XXError', 'Errors', 'Errors', 'Errors']);
+      const alarms = resourcesOf(s, 'aws_cloudwatch_metric_alarm').map(([, a]) => a);
+      expect(alarms.map((a) => a.metric_name).sort()).toEqual(
+        ['5XXError', 'Errors', 'Errors', 'Errors', 'HTTPCode_ELB_5XX_Count', 'HTTPCode_Target_5XX_Count', ...(s.cfg.ecs.desired_count > 0 ? ['RunningTaskCount'] : []), 'Throttles', 'Throttles', 'Throttles'].sort(),
+      );
+      const [[topic]] = resourcesOf(s, 'aws_sns_topic') as [[string, unknown]];
+      for (const a of alarms) expect([a.alarm_name, a.alarm_actions]).toEqual([a.alarm_name, [ref('aws_sns_topic', topic, 'arn')]]);
+      for (const a of alarms) expect(String(a.alarm_name).startsWith(`${s.name}-`)).toBe(true);
+      const byMetric = (m: string) => alarms.filter((a) => a.metric_name === m);
+      for (const a of [...byMetric('HTTPCode_ELB_5XX_Count'), ...byMetric('HTTPCode_Target_5XX_Count')]) {
+        expect(a).toMatchObject({ namespace: 'AWS/ApplicationELB', dimensions: { LoadBalancer: expect.stringMatching(/^\$\{aws_lb\.[^.]+\.arn_suffix\}$/) }, comparison_operator: 'GreaterThanOrEqualToThreshold', treat_missing_data: 'notBreaching' });
+      }
+      expect(byMetric('Throttles').map((a) => (a.dimensions as Record<string, string>).FunctionName).sort()).toEqual(resourcesOf(s, 'aws_lambda_function').map(([name]) => ref('aws_lambda_function', name, 'function_name')).sort());
+      for (const a of byMetric('RunningTaskCount')) {
+        expect(a).toMatchObject({
+          namespace: 'ECS/ContainerInsights',
+          dimensions: { ClusterName: expect.stringContaining('aws_ecs_cluster.'), ServiceName: expect.stringContaining('aws_ecs_service.') },
+          comparison_operator: 'LessThanThreshold',
+          threshold: s.cfg.ecs.desired_count,
+          treat_missing_data: 'breaching',
+        });
+      }
       expect(resourcesOf(s, 'aws_sns_topic_subscription').map(([, sub]) => sub.endpoint)).toEqual([s.cfg.alarm_email]);
     });
   }
@@ -536,5 +558,41 @@ describe('environment files', () => {
   it('fails naming the file for broken JSON', () => {
     expect(() => parseEnvironment(file, '{"project_name": ')).toThrow(`${file}: not valid JSON`);
     expect(() => parseEnvironment(file, '[]')).toThrow(`${file}: (root): must be a JSON object`);
+  });
+});
+
+describe('VPC: S3 and DynamoDB gateway endpoints on the route tables the workloads use (private behind a NAT, else public)', () => {
+  it.each(TARGETS)('$label', ({ label }) => {
+    const s = stack(label);
+    const endpoints = resourcesOf(s, 'aws_vpc_endpoint').map(([, e]) => e);
+    expect(endpoints.map((e) => e.service_name).sort()).toEqual([`com.amazonaws.${s.cfg.region}.dynamodb`, `com.amazonaws.${s.cfg.region}.s3`]);
+    const tables = resourcesOf(s, 'aws_route_table');
+    const wanted = tables.filter(([, t]) => (t.tags as Record<string, string>).Name === `${s.name}-${s.cfg.network.private_subnets_with_nat ? 'private' : 'public'}`);
+    expect(wanted).toHaveLength(1);
+    for (const e of endpoints) {
+      expect(e).toMatchObject({ vpc_endpoint_type: 'Gateway', vpc_id: expect.stringContaining('aws_vpc.') });
+      expect(e.route_table_ids).toEqual(wanted.map(([name]) => ref('aws_route_table', name)));
+    }
+  });
+});
+
+describe('Budgets: a monthly cost budget only when monthly_budget_usd is set (80 % actual, 100 % forecasted)', () => {
+  it.each(TARGETS)('$label', ({ label }) => {
+    const s = stack(label);
+    expect(resourcesOf(s, 'aws_budgets_budget')).toHaveLength(s.cfg.monthly_budget_usd === undefined ? 0 : 1);
+  });
+  it.each(TARGETS)('$label with a budget of 250 USD', (t) => {
+    const s = synthesize(variant(t, 'budget', { monthly_budget_usd: 250 }));
+    const budgets = resourcesOf(s, 'aws_budgets_budget').map(([, b]) => b);
+    expect(budgets).toHaveLength(1);
+    const to = [s.cfg.alarm_email ?? s.cfg.admin_email];
+    expect(budgets[0]).toMatchObject({ name: `${s.name}-monthly-cost`, budget_type: 'COST', time_unit: 'MONTHLY', limit_amount: '250.00', limit_unit: 'USD' });
+    expect(budgets[0]?.notification).toEqual([
+      expect.objectContaining({ notification_type: 'ACTUAL', comparison_operator: 'GREATER_THAN', threshold: 80, threshold_type: 'PERCENTAGE', subscriber_email_addresses: to }),
+      expect.objectContaining({ notification_type: 'FORECASTED', comparison_operator: 'GREATER_THAN', threshold: 100, threshold_type: 'PERCENTAGE', subscriber_email_addresses: to }),
+    ]);
+  });
+  it('the setting must be a positive amount', () => {
+    expect(() => variant(TARGETS[0] as (typeof TARGETS)[number], 'bad budget', { monthly_budget_usd: 0 })).toThrow();
   });
 });

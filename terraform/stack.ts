@@ -38,9 +38,12 @@ export class Story42Stack extends TerraformStack {
         bucket: cfg.state_backend.bucket,
         key: `${cfg.state_backend.key_prefix}/${cfg.environment}/${cfg.region}/terraform.tfstate`,
         region: cfg.state_backend.region ?? cfg.region,
-        dynamodbTable: cfg.state_backend.lock_table,
         encrypt: true,
       });
+      // S3-native state locking (Terraform >= 1.10): a lock file next to the state, no DynamoDB
+      // lock table. cdktf's S3BackendConfig has no useLockfile yet, hence the override.
+      this.addOverride('terraform.backend.s3.use_lockfile', true);
+      this.addOverride('terraform.required_version', '>= 1.10.0');
     } else {
       // Relative to the folder terraform runs in (cdktf.out/stacks/<stack>), so the JSON is machine-independent.
       const stackDir = path.join(App.of(this).outdir, 'stacks', name);
