@@ -5,7 +5,7 @@
  */
 import { Agent, BedrockModel, DefaultModelRetryStrategy, ExponentialBackoff, ModelError, ModelThrottledError, SlidingWindowConversationManager, tool, type AgentResult, type AgentStreamEvent, type MessageData } from '@strands-agents/sdk';
 import { clientSettings } from '../src/aws/clients';
-import { CONVERSATION_MAX_MESSAGES, conversationSchema, type ConversationMessage } from '../src/core/artifacts';
+import { CONVERSATION_MAX_MESSAGES, contentText, conversationSchema, type ConversationMessage } from '../src/core/artifacts';
 import type { AgentRun, AgentRunner, AgentRunResult } from '../src/core/agent-service';
 import type { AgentTool } from '../src/core/agent-tools';
 import { HttpError, ProviderUnavailableError } from '../src/core/errors';
@@ -52,10 +52,6 @@ function modelFailure(err: unknown): unknown {
   }
   return err;
 }
-
-const textOf = (message: { content: unknown[] }): string =>
-  message.content.map((b) => (typeof b === 'object' && b !== null && 'text' in b && typeof b.text === 'string' ? b.text : '')).join('');
-
 
 export class StrandsAgentRunner implements AgentRunner {
   readonly model: string;
@@ -108,7 +104,7 @@ export class StrandsAgentRunner implements AgentRunner {
     const result = next.value;
     turn.signal.throwIfAborted();
     const messages = conversationSchema.parse(JSON.parse(JSON.stringify(agent.messages))) as ConversationMessage[];
-    return { messages, text: textOf(result.lastMessage), stopReason: result.stopReason };
+    return { messages, text: contentText(result.lastMessage.content, ''), stopReason: result.stopReason };
   }
 }
 

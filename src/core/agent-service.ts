@@ -6,7 +6,7 @@
  */
 import { agentCreateSchema, agentMessageSchema, agentSystemPrompt } from './agent-prompt';
 import { AgentToolbox, type AgentEvent, type AgentTool, type AgentToolDeps } from './agent-tools';
-import { sessionListQuerySchema, validateSessionId, type AgentSessionMeta, type AgentSessionStore, type ConversationMessage } from './artifacts';
+import { contentText, sessionListQuerySchema, toolNames, validateSessionId, type AgentSessionMeta, type AgentSessionStore, type ConversationMessage } from './artifacts';
 import { badRequest, HttpError, isAbortError } from './errors';
 import type { Caller, Telemetry } from './ports';
 import type { PromptService } from './prompt-store';
@@ -55,21 +55,6 @@ const summarise = (value: unknown, max = 300): string => {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 };
 
-/** The text of a message's blocks (what a person reads back). */
-function textOf(m: ConversationMessage): string {
-  return m.content
-    .map((b) => (typeof b === 'object' && b !== null && 'text' in b && typeof (b as { text: unknown }).text === 'string' ? (b as { text: string }).text : ''))
-    .filter(Boolean)
-    .join('\n');
-}
-
-function toolsOf(m: ConversationMessage): string[] {
-  return m.content.flatMap((b) => {
-    const use = typeof b === 'object' && b !== null && 'toolUse' in b ? (b as { toolUse: { name?: unknown } }).toolUse : undefined;
-    return use && typeof use.name === 'string' ? [use.name] : [];
-  });
-}
-
 export class AgentService {
   /** Sessions with a turn running in this process: a second message waits its turn (409). */
   private readonly running = new Set<string>();
@@ -100,7 +85,7 @@ export class AgentService {
     const [conversation, files] = await Promise.all([sessions.loadConversation(caller.sub, id), sessions.listArtifacts(caller.sub, id)]);
     const artifacts = await Promise.all(files.map(async (f) => ({ ...f, url: await sessions.presignArtifact(caller.sub, id, f.path, presignSeconds) })));
     const messages = conversation
-      .map((m) => ({ role: m.role, text: textOf(m), tools: toolsOf(m) }))
+      .map((m) => ({ role: m.role, text: contentText(m.content, '\n'), tools: toolNames(m.content) }))
       .filter((m) => m.text || m.tools.length > 0);
     const story = await this.toolbox(caller, id, new AbortController().signal, () => undefined, () => undefined).summary();
     return { session: meta, messages, artifacts, story };

@@ -292,16 +292,8 @@ export class AgentToolbox {
     // The story is saved while the agent goes on (the turn waits for it); so are the pictures.
     this.turn.background('story', this.save());
     if (pictures) {
-      this.turn.background(
-        'pictures',
-        pictures.then(
-          async () => this.save(),
-          async (err: unknown) => {
-            await this.save();
-            throw err;
-          },
-        ),
-      );
+      // Saved again once the pictures are stored (or have failed), so the story lists them.
+      this.turn.background('pictures', pictures.finally(() => this.save()));
     }
     const sections = this.state.story_parts.reduce((n, p) => n + p.sections.length, 0);
     return {

@@ -238,6 +238,22 @@ function isToolUse(block: unknown): boolean {
   return isObject(block) && ('toolUse' in block || block.type === 'toolUseBlock' || block.type === 'tool_use');
 }
 
+/** The text blocks of a message's content, joined by `separator` (empty blocks left out). */
+export function contentText(content: readonly unknown[], separator: string): string {
+  return content
+    .map((b) => (isObject(b) && typeof b.text === 'string' ? b.text : ''))
+    .filter(Boolean)
+    .join(separator);
+}
+
+/** The names of the tools a message's content calls (`{ toolUse: { name } }` blocks). */
+export function toolNames(content: readonly unknown[]): string[] {
+  return content.flatMap((b) => {
+    const use = isObject(b) && isObject(b.toolUse) ? b.toolUse : undefined;
+    return use && typeof use.name === 'string' ? [use.name] : [];
+  });
+}
+
 /** Where a turn may start: a user message carrying no tool result. */
 export const startsTurn = (m: ConversationMessage): boolean => m.role === 'user' && !m.content.some(isToolResult);
 
