@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Creates what an environment's remote Terraform state needs, as "state_backend" in
 # environments/<env>/<region>.json names it (the S3 backend of the stack reads the same
-# fields): the S3 bucket and, when the file names one, the DynamoDB lock table. Run it once per
-# account, before the first deploy.
+# fields): the S3 bucket. State is locked by a lock file next to it in the bucket (the S3
+# backend's use_lockfile), so no DynamoDB lock table is made. Run it once per account, before the
+# first deploy.
 #
 #   scripts/bootstrap-state.sh <env> <region> [--dry-run]
 #
 # The bucket is versioned, encrypted by default (SSE-S3, AES256), has every public access
-# block on and a policy that refuses plain HTTP. Running it again is safe: a bucket or table
+# block on and a policy that refuses plain HTTP. Running it again is safe: a bucket
 # that already exists in this account is left alone and reported (a bucket missing one of the
 # settings gets a warning); a bucket name taken by another account stops it. Without
 # "state_backend" the stack keeps its state locally (terraform/state/) and there is nothing to
@@ -27,7 +28,6 @@ export DRY_RUN
 FILE="$(env_file "$ENV_NAME" "$REGION")"; FILE_REL="${FILE#"$ROOT"/}"
 STACK="$(env_prefix "$ENV_NAME" "$REGION")"
 BUCKET="$(env_field "$ENV_NAME" "$REGION" state_backend.bucket)"
-LOCK_TABLE="$(env_field "$ENV_NAME" "$REGION" state_backend.lock_table)"
 KEY_PREFIX="$(env_field "$ENV_NAME" "$REGION" state_backend.key_prefix)"
 STATE_REGION="$(env_field "$ENV_NAME" "$REGION" state_backend.region)"; STATE_REGION="${STATE_REGION:-$REGION}"
 MODE=""; [ "$DRY_RUN" = 1 ] && MODE=" (dry run: nothing is run)"
@@ -44,8 +44,7 @@ if [ "$DRY_RUN" = 1 ]; then
 else
   preflight "$ENV_NAME" "$REGION" aws node
 fi
-TOTAL=2; [ -n "$LOCK_TABLE" ] || TOTAL=1
-echo "Story42 state bootstrap: $STACK, bucket $BUCKET${LOCK_TABLE:+, lock table $LOCK_TABLE} in $STATE_REGION$MODE"
+echo "Story42 state bootstrap: $STACK, bucket $BUCKET in $STATE_REGION$MODE"
 
 # aws_error CMD...: runs an AWS call; "" when it succeeded, else its error message (never fails).
 aws_error() {
@@ -56,7 +55,7 @@ aws_error() {
   msg="${msg//$'\n'/ }"; printf '%s' "${msg:-failed}"
 }
 
-step 1 $TOTAL "State bucket s3://$BUCKET"
+step 1 1 "State bucket s3://$BUCKET"
 printf '+ aws s3api head-bucket --bucket %s --expected-bucket-owner %s --region %s  (creates the bucket only when it does not exist)\n' "$BUCKET" "$ACCOUNT" "$STATE_REGION"
 exists=0
 if [ "$DRY_RUN" != 1 ]; then
@@ -91,29 +90,7 @@ else
   [ "$DRY_RUN" = 1 ] || echo "  created s3://$BUCKET: versioned, encrypted (AES256), public access blocked, TLS only."
 fi
 
-if [ -n "$LOCK_TABLE" ]; then
-  step 2 $TOTAL "Lock table $LOCK_TABLE (DynamoDB)"
-  printf '+ aws dynamodb describe-table --table-name %s --region %s  (creates the table only when it does not exist)\n' "$LOCK_TABLE" "$STATE_REGION"
-  table_exists=0
-  if [ "$DRY_RUN" != 1 ]; then
-    msg="$(aws_error aws dynamodb describe-table --table-name "$LOCK_TABLE" --region "$STATE_REGION")"
-    case "$msg" in
-      "") table_exists=1 ;;
-      *ResourceNotFoundException*) ;;
-      *) die "lock table: cannot tell whether $LOCK_TABLE exists: $msg" ;;
-    esac
-  fi
-  if [ "$table_exists" = 1 ]; then
-    echo "  $LOCK_TABLE already exists in account $ACCOUNT: left alone."
-  else
-    run aws dynamodb create-table --table-name "$LOCK_TABLE" --region "$STATE_REGION" \
-      --attribute-definitions AttributeName=LockID,AttributeType=S --key-schema AttributeName=LockID,KeyType=HASH \
-      --billing-mode PAY_PER_REQUEST --output json
-    run aws dynamodb wait table-exists --table-name "$LOCK_TABLE" --region "$STATE_REGION"
-  fi
-fi
-
 echo
-echo "State of $STACK: s3://$BUCKET/$KEY_PREFIX/$ENV_NAME/$REGION/terraform.tfstate${LOCK_TABLE:+ (locked in $LOCK_TABLE)}.$MODE"
+echo "State of $STACK: s3://$BUCKET/$KEY_PREFIX/$ENV_NAME/$REGION/terraform.tfstate (locked by a lock file next to it).$MODE"
 echo "Next: scripts/deploy.sh $ENV_NAME $REGION"
 dry_run_done

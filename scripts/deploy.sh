@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole two-phase rollout of one environment/region:
-#   phase 1 (foundation) -> images to ECR -> phase 2 (compute) -> outputs.
+#   phase 1 (foundation) -> images to ECR -> phase 2 (compute) -> the web studio -> outputs.
 #
 #   scripts/deploy.sh <env> <region> [--dry-run] [--foundation-only [--allow-phase-downgrade]]
 #
@@ -10,6 +10,11 @@
 # (TAG=<tag> overrides); images already in ECR with that tag are not pushed again. Phase 2 runs
 # with that tag, which is then recorded in environments/<env>/<region>.json ("image_tag",
 # "images_ready": true), so a later plain synth + apply keeps it. Commit that file.
+# The web studio (web/) is then built (npm run build:web), given its web/dist/config.json from
+# `terraform output -json web_config`, synced to the site bucket (assets/* cached for a year as
+# immutable, everything else no-cache) and CloudFront's copies of /index.html and /config.json
+# are invalidated. Each `terraform init` runs with the committed provider lock file
+# (terraform/.terraform.lock.hcl) in the stack's folder.
 # --foundation-only applies phase 1 alone (no images, no compute) and records
 # "images_ready": false. On an environment whose state holds phase 2 that would delete the
 # Lambdas, the API (its URL changes), the agent service and the ALB, so it is refused unless
@@ -55,6 +60,48 @@ fi
 DIR="$ROOT/cdktf.out/stacks/$STACK"
 MODE=""; [ "$DRY_RUN" = 1 ] && MODE=" (dry run: nothing is run)"
 
+# tf_output NAME: one Terraform output of the stack (a placeholder in a dry run); stops when it is missing.
+tf_output() {
+  if [ "$DRY_RUN" = 1 ]; then printf '<%s>' "$1"; return; fi
+  local v
+  v="$(terraform -chdir="$DIR" output -raw "$1" 2>/dev/null)" || v=""
+  [ -n "$v" ] || die "cannot read the Terraform output $1 of $STACK (is phase 2 applied?)"
+  printf '%s' "$v"
+}
+
+# publish_web_studio: builds web/ into web/dist, writes web/dist/config.json from the stack's
+# outputs, syncs web/dist to the site bucket and invalidates CloudFront's copies of the two
+# files that are not content-hashed. Hashed assets/* go first (and stale ones are deleted last),
+# so a browser that loads the new index.html always finds its assets.
+publish_web_studio() {
+  local dist="$ROOT/web/dist" bucket distribution
+  run npm run --silent build:web
+  [ "$DRY_RUN" = 1 ] || [ -f "$dist/index.html" ] || die "web studio: npm run build:web wrote no web/dist/index.html"
+  printf '+ terraform -chdir=%s output -json web_config > web/dist/config.json\n' "$DIR"
+  if [ "$DRY_RUN" != 1 ]; then
+    terraform -chdir="$DIR" output -json web_config > "$dist/config.json.tmp" || die "cannot read the Terraform output web_config of $STACK"
+    # The app's /config.json: exactly these five strings, URLs without a trailing slash.
+    node -e '
+      const fs = require("fs");
+      const file = process.argv[1];
+      const c = JSON.parse(fs.readFileSync(file, "utf8"));
+      const keys = ["apiUrl", "agentUrl", "region", "userPoolId", "userPoolClientId"];
+      const bad = keys.filter((k) => typeof c?.[k] !== "string" || c[k] === "" || (k.endsWith("Url") && (!c[k].startsWith("https://") || c[k].endsWith("/"))));
+      if (typeof c !== "object" || c === null || Object.keys(c).sort().join() !== [...keys].sort().join() || bad.length) {
+        console.error(`web studio: web_config is not the app config (check ${bad.join(", ") || "its keys"}): ${JSON.stringify(c)}`);
+        process.exit(1);
+      }
+      fs.writeFileSync(file.replace(/\.tmp$/, ""), JSON.stringify(c, null, 2) + "\n");
+      fs.unlinkSync(file);' "$dist/config.json.tmp" || exit 1
+  fi
+  bucket="$(tf_output site_bucket_name)"
+  distribution="$(tf_output cloudfront_distribution_id)"
+  run aws s3 sync "$dist/assets/" "s3://$bucket/assets/" --region "$REGION" --cache-control 'public, max-age=31536000, immutable'
+  run aws s3 sync "$dist/" "s3://$bucket/" --region "$REGION" --delete --exclude 'assets/*' --cache-control 'no-cache'
+  run aws s3 sync "$dist/assets/" "s3://$bucket/assets/" --region "$REGION" --delete --cache-control 'public, max-age=31536000, immutable'
+  run aws cloudfront create-invalidation --distribution-id "$distribution" --paths /index.html /config.json
+}
+
 # phase2_in_state: true when the stack's state holds compute (phase 2) resources. A state that
 # does not exist yet is phase 1; a state that cannot be read stops the deploy.
 phase2_in_state() {
@@ -74,6 +121,7 @@ if [ "$FOUNDATION_ONLY" = 1 ]; then
   echo "Story42 deploy: stack $STACK, phase 1 only$MODE"
   step 1 3 "Phase 1 only: foundation (ECR, VPC, S3, DynamoDB, Cognito, Secrets, CloudFront)"
   run env IMAGES_READY=false npm run --silent synth -- "$ENV_NAME/$REGION"
+  copy_lock_file "$DIR"
   run terraform -chdir="$DIR" init -input=false
   if [ "$DRY_RUN" = 1 ]; then
     if [ "$ALLOW_DOWNGRADE" = 1 ]; then why="with --allow-phase-downgrade, a deployed phase 2 is removed"; else why="if phase 2 is deployed, stop here: add --allow-phase-downgrade to remove it"; fi
@@ -100,8 +148,9 @@ fi
 TAG="$(image_tag)"; export TAG
 echo "Story42 deploy: stack $STACK, image tag $TAG$MODE"
 
-step 1 5 "Phase 1: foundation (ECR, VPC, S3, DynamoDB, Cognito, Secrets, CloudFront)"
+step 1 6 "Phase 1: foundation (ECR, VPC, S3, DynamoDB, Cognito, Secrets, CloudFront)"
 run env IMAGES_READY=false npm run --silent synth -- "$ENV_NAME/$REGION"
+copy_lock_file "$DIR"
 run terraform -chdir="$DIR" init -input=false
 # Re-running on a live environment: applying images_ready=false would remove the compute (and
 # the API would come back with a new URL). Then phase 1 changes go out with phase 2 below.
@@ -114,23 +163,27 @@ else
   run terraform -chdir="$DIR" apply -input=false -auto-approve
 fi
 
-step 2 5 "Container images -> ECR (tag $TAG)"
+step 2 6 "Container images -> ECR (tag $TAG)"
 dry=(); [ "$DRY_RUN" = 1 ] && dry=(--dry-run)
 # Not through run(): the nested script honours --dry-run itself and prints its own plan.
 STORY42_NESTED=1 "$ROOT/scripts/rebuild_and_deploy.sh" "$ENV_NAME" "$REGION" --push-only "${dry[@]+"${dry[@]}"}"
 
-step 3 5 "Phase 2: compute (Lambda, API Gateway, ECS, ALB) with image tag $TAG"
+step 3 6 "Phase 2: compute (Lambda, API Gateway, ECS, ALB) with image tag $TAG"
 run env IMAGES_READY=true IMAGE_TAG="$TAG" npm run --silent synth -- "$ENV_NAME/$REGION"
+copy_lock_file "$DIR"
 run terraform -chdir="$DIR" init -input=false
 run terraform -chdir="$DIR" apply -input=false -auto-approve
 # Terraform reads the tag and the phase from the environment file: record what is now deployed.
 printf '+ set "image_tag": "%s", "images_ready": true in %s\n' "$TAG" "$FILE_REL"
 [ "$DRY_RUN" = 1 ] || set_env_fields "$ENV_NAME" "$REGION" "image_tag=\"$TAG\"" images_ready=true
 
-step 4 5 "Outputs"
+step 4 6 "Web studio: build, config.json, sync to the site bucket, CloudFront invalidation"
+publish_web_studio
+
+step 5 6 "Outputs"
 run terraform -chdir="$DIR" output
 
-step 5 5 "Done"
+step 6 6 "Done"
 cat <<NEXT
 Stack $STACK is deployed with image tag $TAG.$MODE
 Next:

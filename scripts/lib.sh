@@ -95,6 +95,13 @@ preflight() {
   echo "AWS account $ACCOUNT, region $region"
 }
 
+# copy_lock_file DIR: the committed provider lock file (terraform/.terraform.lock.hcl: the pinned
+# hashicorp/aws with its official hashes) into a synthesized stack's folder, before terraform init.
+copy_lock_file() {
+  printf '+ cp terraform/.terraform.lock.hcl %s/.terraform.lock.hcl\n' "$1"
+  if [ "${DRY_RUN:-0}" != 1 ]; then mkdir -p "$1" && cp "$ROOT/terraform/.terraform.lock.hcl" "$1/.terraform.lock.hcl"; fi
+}
+
 # env_file ENV REGION: environments/<env>/<region>.json, which must exist.
 env_file() {
   local file="$ROOT/environments/$1/$2.json"

@@ -86,6 +86,8 @@ export interface AttributeEntry {
 export interface Artefacts {
   emulator_settings: EmulatorSetting[];
   unsupported_attributes: AttributeEntry[];
+  /** What moto does not implement at all: left out of the rehearsal's copies (path "*": every resource of the type; else that argument). */
+  emulator_unsupported: AttributeEntry[];
   plan_differences: AttributeEntry[];
 }
 
@@ -113,9 +115,10 @@ export function loadArtefacts(file = ARTEFACTS_FILE): Artefacts {
   const artefacts = {
     emulator_settings: list('emulator_settings', ['name', 'value']),
     unsupported_attributes: list('unsupported_attributes', ['resource', 'path']),
+    emulator_unsupported: list('emulator_unsupported', ['resource', 'path']),
     plan_differences: list('plan_differences', ['resource', 'path']),
   } as unknown as Artefacts;
-  for (const k of Object.keys(raw)) if (!['$comment', 'emulator_settings', 'unsupported_attributes', 'plan_differences'].includes(k)) problems.push(`${k}: unknown section`);
+  for (const k of Object.keys(raw)) if (!['$comment', 'emulator_settings', 'unsupported_attributes', 'emulator_unsupported', 'plan_differences'].includes(k)) problems.push(`${k}: unknown section`);
   if (problems.length) throw new Error(`${path.relative(ROOT, file)}:\n  ${problems.join('\n  ')}`);
   return artefacts;
 }
@@ -232,6 +235,7 @@ const ENDPOINT_BY_TYPE: Array<[RegExp, string | string[]]> = [
   [/^aws_budgets_/, 'budgets'],
   [/^aws_route53_/, 'route53'],
   [/^aws_acm_/, 'acm'],
+  [/^aws_ec2_managed_prefix_list$/, 'ec2'],
   [/^aws_(vpc(_\w+)?|subnet|internet_gateway|nat_gateway|eip|route_table|route_table_association|route|security_group|security_group_rule|availability_zones)$/, 'ec2'],
   [/^aws_caller_identity$/, 'sts'],
 ];
@@ -320,6 +324,8 @@ export interface CopyOptions {
   providerVersion: string;
   /** Unknown arguments (from `unknownArguments`) to leave out: each must be in the artefacts list. */
   drop?: UnknownArgument[];
+  /** What the emulator does not implement (the artefacts list's emulator_unsupported): whole resource types (path "*") or arguments. */
+  emulatorUnsupported?: Array<Pick<AttributeEntry, 'resource' | 'path'>>;
 }
 
 export interface RehearsalCopy {
@@ -362,7 +368,29 @@ export function rehearsalCopy(stack: StackJson, opts: CopyOptions): RehearsalCop
       deletePath((json[kind as 'resource' | 'data'] as Record<string, Record<string, Json>> | undefined)?.[type as string]?.[name as string], u.path.split('.'));
     }
   }
+  for (const e of opts.emulatorUnsupported ?? []) {
+    const byName = json.resource?.[e.resource];
+    if (!byName) continue;
+    if (e.path === '*') delete json.resource?.[e.resource];
+    else for (const r of Object.values(byName)) deletePath(r, e.path.split('.'));
+  }
   return { json, pinned, endpoints };
+}
+
+/**
+ * The resources phase 2 changes on purpose (their configuration differs between the phase 1 and
+ * phase 2 copies, e.g. the site's CSP and CloudFront's /agent/* route once the API and the ALB
+ * exist), as `type.name` addresses: the phase 2 apply may update these in place.
+ */
+export function changedBetweenPhases(phase1: StackJson, phase2: StackJson): string[] {
+  const out: string[] = [];
+  for (const [type, byName] of Object.entries(phase1.resource ?? {})) {
+    for (const [name, config] of Object.entries(byName)) {
+      const after = phase2.resource?.[type]?.[name];
+      if (after !== undefined && !isDeepStrictEqual(config, after)) out.push(`${type}.${name}`);
+    }
+  }
+  return out.sort();
 }
 
 // ---- The second plan -----------------------------------------------------------------------------
@@ -736,16 +764,19 @@ async function rehearse(runDir: string, artefacts: Artefacts, pre: Prerequisites
 
     // The rehearsal's copies: what the mirror's provider does not know is left out only when the artefacts list names it.
     const copies = targets.map((t) => {
-      const first = rehearsalCopy(t.stack, { endpoint, providerVersion: pre.mirror.version });
+      const emulatorUnsupported = artefacts.emulator_unsupported;
+      const first = rehearsalCopy(t.stack, { endpoint, providerVersion: pre.mirror.version, emulatorUnsupported });
       const unknown = unknownArguments(first.json, schema);
       const listed = unknown.filter((u) => artefacts.unsupported_attributes.some((e) => e.resource === u.resource && e.path === u.path));
       const unlisted = unknown.filter((u) => !listed.includes(u));
-      return { ...t, ...rehearsalCopy(t.stack, { endpoint, providerVersion: pre.mirror.version, drop: listed }), dropped: listed, unlisted };
+      return { ...t, ...rehearsalCopy(t.stack, { endpoint, providerVersion: pre.mirror.version, drop: listed, emulatorUnsupported }), dropped: listed, unlisted };
     });
     const pins = [...new Set(copies.map((c) => c.pinned))];
     if (pins.some((p) => p !== pre.mirror.version)) {
       out(`  NOTE provider version: the stack pins ${AWS_PROVIDER} "${pins.join('", "')}"; the mirror has ${pre.mirror.version}, so the rehearsal's own copies`);
       out(`       require "${pre.mirror.version}" instead (only that constraint is rewritten; the committed stack is unchanged).`);
+      out(`  NOTE lock file: the committed terraform/.terraform.lock.hcl records ${pins.join(', ')} with its official hashes; the copies do not use it:`);
+      out(`       terraform init writes each copy's own lock file for the mirror's ${pre.mirror.version} (in the run's folder only).`);
     } else out(`  provider version: the stack pins "${pins.join('", "')}", which the mirror has.`);
     const dropped = new Map<string, number>();
     for (const c of copies) for (const d of c.dropped) dropped.set(`${d.resource}.${d.path}`, (dropped.get(`${d.resource}.${d.path}`) ?? 0) + 1);
@@ -761,6 +792,9 @@ async function rehearse(runDir: string, artefacts: Artefacts, pre: Prerequisites
       );
     }
     for (const s of artefacts.emulator_settings) out(`  emulator setting ${s.name}=${s.value}: ${s.reason}`);
+    for (const e of artefacts.emulator_unsupported) {
+      if (copies.some((c) => c.stack.resource?.[e.resource])) out(`  NOTE left out of the rehearsal's copies (moto does not implement it): ${e.resource}${e.path === '*' ? '' : `.${e.path}`}: ${e.reason}`);
+    }
     const copyDir = path.join(runDir, 'copies');
     mkdirSync(copyDir, { recursive: true });
     const fileOf = (c: (typeof copies)[number]) => path.join(copyDir, `${stackName(c.cfg)}-phase${c.phase}.tf.json`);
@@ -867,8 +901,10 @@ async function rehearse(runDir: string, artefacts: Artefacts, pre: Prerequisites
     const transition = readFileSync(path.join(logs, 'apply-phase2.log'), 'utf8');
     const touched = [...transition.matchAll(/# (\S+) (will be updated in-place|must be replaced|will be destroyed|will be replaced)/g)].map((m) => ({ address: m[1] as string, action: m[2] as string }));
     const artefactTypes = new Set(artefacts.plan_differences.map((e) => e.resource));
-    for (const t of touched.filter((t) => t.action === 'will be updated in-place' && artefactTypes.has(t.address.split('.')[0] as string))) out(`  updated ${t.address}: emulator drift from phase 1 (a type with known artefacts)`);
-    const wrong = touched.filter((t) => t.action !== 'will be updated in-place' || !artefactTypes.has(t.address.split('.')[0] as string));
+    const intended = new Set(changedBetweenPhases(p1.json, p2.json));
+    const expected = (t: { address: string; action: string }) => t.action === 'will be updated in-place' && (intended.has(t.address) || artefactTypes.has(t.address.split('.')[0] as string));
+    for (const t of touched.filter(expected)) out(`  updated ${t.address}: ${intended.has(t.address) ? 'phase 2 changes its configuration (the API and the agent now exist)' : 'emulator drift from phase 1 (a type with known artefacts)'}`);
+    const wrong = touched.filter((t) => !expected(t));
     if (wrong.length) throw new StepError(`phase 2 changes the foundation:\n  ${wrong.map((t) => `${t.address} ${t.action}`).join('\n  ')}`);
     const inUse = [...new Set(imagesInUse(state2))];
     const present = await ecr('check', inUse, region);

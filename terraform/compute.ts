@@ -37,14 +37,16 @@ import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { DataAwsEc2ManagedPrefixList } from '@cdktf/provider-aws/lib/data-aws-ec2-managed-prefix-list';
+import { Wafv2WebAcl, type Wafv2WebAclRule } from '@cdktf/provider-aws/lib/wafv2-web-acl';
+import { Wafv2WebAclAssociation } from '@cdktf/provider-aws/lib/wafv2-web-acl-association';
 import type { ITerraformDependable } from 'cdktf';
-import { agentModelId, allowedModelIds, type EnvironmentConfig } from './environment';
+import { agentModelId, allowedModelIds, defaultImageModel, imageModelId, type EnvironmentConfig } from './environment';
 import { CORS_ALLOW_HEADERS, CORS_ALLOW_ORIGIN, corsMethods } from '../src/core/cors';
 import { LAMBDA_NAMES, ROUTES, routeNamed, type LambdaName, type Route } from '../src/core/routes';
 import { deletionProtection, type Foundation, type Names } from './foundation';
 import { dataAccess, PROJECT_WORKLOADS, type AccessTargets } from './access';
 import { assumeRolePolicy, policyJson, type Statement } from './iam';
-import { loadConfig } from '../src/platform/config';
 
 /** Where API Gateway invokes a Lambda with InvokeWithResponseStream (STREAM transfer mode). */
 export function streamingInvokeUri(region: string, functionArn: string): string {
@@ -52,11 +54,12 @@ export function streamingInvokeUri(region: string, functionArn: string): string 
 }
 
 /**
- * The longest integration timeout the pinned AWS provider (6.25.0, from @cdktf/provider-aws
- * 21.22) accepts: it checks timeout_milliseconds against 50-300000 even with response streaming,
- * where API Gateway allows 900000 (hashicorp/terraform-provider-aws#45472, fixed in a later
- * release). Above it `terraform validate` and `plan` fail, so a route waits at most this long
- * until the provider pin moves past the fix.
+ * The longest integration timeout the AWS provider accepts in the versions the bindings were
+ * generated from (6.25.0, @cdktf/provider-aws 21.22): it checks timeout_milliseconds against
+ * 50-300000 even with response streaming, where API Gateway allows 900000
+ * (hashicorp/terraform-provider-aws#45472). The stack now pins 6.27.0 (stack.ts
+ * AWS_PROVIDER_VERSION, for its published lock-file hashes); whether that release has the fix is
+ * not verified here, so the cap stays: above it `terraform validate` and `plan` would fail.
  */
 export const PROVIDER_MAX_INTEGRATION_TIMEOUT_MS = 300_000;
 
@@ -65,7 +68,7 @@ export const PROVIDER_MAX_INTEGRATION_TIMEOUT_MS = 300_000;
  * set), read from the application's own configuration so the grant follows it.
  */
 export function bedrockImageModel(): string {
-  return loadConfig({ STORY42_IMAGES_BUCKET: 'synth', STORY42_SESSIONS_TABLE: 'synth' }).bedrockImageModel;
+  return defaultImageModel();
 }
 
 /**
@@ -111,6 +114,61 @@ export function alarmTopicPolicy(topicArn: string, region: string, accountId: st
   ];
 }
 
+/** CloudFront's origin-facing addresses (an AWS-managed prefix list): the only sources the ALB accepts when CloudFront routes /agent/*. */
+export const CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = 'com.amazonaws.global.cloudfront.origin-facing';
+
+/** The agent's HTTPS certificate and host name, if it has them (domain.* or alb.*). */
+export function agentTls(cfg: EnvironmentConfig): { certificateArn: string; host: string } | undefined {
+  const certificateArn = cfg.domain?.certificate_arn ?? cfg.alb?.certificate_arn;
+  const host = cfg.domain?.agent_host ?? cfg.alb?.host;
+  return certificateArn && host ? { certificateArn, host } : undefined;
+}
+
+/**
+ * The per-user limits (env `waf.*`), as WAF rate-based rules over 5 minutes, blocked with 429:
+ *  1. per bearer token (a custom key on the Authorization header): one signed-in user's session.
+ *     The API and the agent authenticate every call with the user's Cognito token, so this is the
+ *     limit that follows the user, whatever address they call from. Requests without the header
+ *     are not counted by it (WAF skips a request that lacks a custom key).
+ *  2. per client IP, a fallback for those and for clients that rotate tokens. Behind CloudFront
+ *     (the agent's ALB with /agent/* routed through the site) the peer is a CloudFront edge, so
+ *     there it counts the X-Forwarded-For client address instead (best effort: a client can
+ *     prepend a forged address, which rule 1 still limits).
+ */
+// `statement` is untyped in the provider bindings (a recursive block), so it is written in Terraform's own snake_case.
+export function rateRules(cfg: EnvironmentConfig, ipKey: 'IP' | 'FORWARDED_IP', metricPrefix: string): Wafv2WebAclRule[] {
+  const visibility = (name: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${metricPrefix}-${name}` });
+  const block = { block: { customResponse: { responseCode: 429 } } };
+  return [
+    {
+      name: 'per-user-token',
+      priority: 1,
+      action: block,
+      statement: {
+        rate_based_statement: {
+          limit: cfg.waf.requests_per_user_5min,
+          aggregate_key_type: 'CUSTOM_KEYS',
+          custom_key: [{ header: { name: 'authorization', text_transformation: [{ priority: 0, type: 'NONE' }] } }],
+        },
+      },
+      visibilityConfig: visibility('per-user-token'),
+    },
+    {
+      name: 'per-client-ip',
+      priority: 2,
+      action: block,
+      statement: {
+        rate_based_statement: {
+          limit: cfg.waf.requests_per_ip_5min,
+          aggregate_key_type: ipKey,
+          ...(ipKey === 'FORWARDED_IP' ? { forwarded_ip_config: { header_name: 'X-Forwarded-For', fallback_behavior: 'MATCH' } } : {}),
+        },
+      },
+      visibilityConfig: visibility('per-client-ip'),
+    },
+  ];
+}
+
 /** The resource path API Gateway builds, without the leading slash (`jobs/{job_id}`). */
 const resourcePath = (route: Route) => route.path.replace(/^\//, '');
 const idOf = (path: string) => path.replace(/[{}.]/g, '').replace(/\//g, '-');
@@ -124,8 +182,13 @@ export class Compute extends Construct {
   readonly alb: Lb;
   readonly agentLogGroup: CloudwatchLogGroup;
   readonly httpsEnabled: boolean;
-  /** The agent's URL: its host name when one is configured, the ALB's DNS name otherwise. */
+  /** The ALB's own URL: https://<agent host> with a certificate, http://<ALB DNS name> otherwise. */
   readonly agentEndpoint: string;
+  /** The agent's HTTPS origin for browsers when it has its own host and certificate; undefined when CloudFront routes /agent/* to the ALB. */
+  readonly agentDirectUrl?: string;
+  /** The API's origin (https://<id>.execute-api.<region>.amazonaws.com). */
+  readonly apiOrigin: string;
+  readonly webAcls: Wafv2WebAcl[];
 
   constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names, f: Foundation, accountId: string, routes: readonly Route[] = ROUTES) {
     super(scope, id);
@@ -143,7 +206,7 @@ export class Compute extends Construct {
       speechProvider: cfg.speech.provider,
       textModels: allowedModelIds(cfg),
       agentModel: agentModelId(cfg),
-      imageModel: bedrockImageModel(),
+      imageModel: imageModelId(cfg),
     };
 
     // The application's configuration (src/platform/config.ts). AWS_REGION is Lambda's own
@@ -157,6 +220,7 @@ export class Compute extends Construct {
       STORY42_IMAGE_API_KEY_SECRET: f.imageKeySecret.name,
       STORY42_TTS_API_KEY_SECRET: f.ttsKeySecret.name,
       STORY42_IMAGE_CONCURRENCY: String(cfg.image_concurrency),
+      ...(cfg.bedrock_image_model ? { STORY42_BEDROCK_IMAGE_MODEL: imageModelId(cfg) } : {}),
       STORY42_SPEECH_PROVIDER: cfg.speech.provider,
       ...(cfg.speech.voices ? { STORY42_SPEECH_VOICES: cfg.speech.voices.join(',') } : {}),
       ...(cfg.speech.concurrency !== undefined ? { STORY42_SPEECH_CONCURRENCY: String(cfg.speech.concurrency) } : {}),
@@ -349,15 +413,22 @@ export class Compute extends Construct {
     });
 
     // ---- ECS Fargate story agent behind an ALB ---------------------------------------------
-    this.httpsEnabled = Boolean(cfg.domain?.certificate_arn);
+    // With a certificate and a host name the agent serves HTTPS itself (HTTP redirects). Without,
+    // the ALB serves plain HTTP to CloudFront only: browsers reach the agent as /agent/* on the
+    // site's HTTPS origin (publishSite), never over plain HTTP.
+    const tls = agentTls(cfg);
+    this.httpsEnabled = tls !== undefined;
+    const cloudfrontOnly = tls ? undefined : new DataAwsEc2ManagedPrefixList(this, 'cloudfront-origin-facing', { name: CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST });
     const albSg = new SecurityGroup(this, 'alb-sg', {
       name: names.of('alb'),
       vpcId: f.vpc.id,
-      description: 'Story42 ALB: HTTP(S) from the internet',
-      ingress: [
-        { description: 'HTTP', protocol: 'tcp', fromPort: 80, toPort: 80, cidrBlocks: ['0.0.0.0/0'] },
-        ...(this.httpsEnabled ? [{ description: 'HTTPS', protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] }] : []),
-      ],
+      description: tls ? 'Story42 ALB: HTTPS (and HTTP redirects) from the internet' : 'Story42 ALB: HTTP from CloudFront only',
+      ingress: cloudfrontOnly
+        ? [{ description: 'HTTP from CloudFront (origin-facing)', protocol: 'tcp', fromPort: 80, toPort: 80, prefixListIds: [cloudfrontOnly.id] }]
+        : [
+            { description: 'HTTP (redirects to HTTPS)', protocol: 'tcp', fromPort: 80, toPort: 80, cidrBlocks: ['0.0.0.0/0'] },
+            { description: 'HTTPS', protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] },
+          ],
       egress: [{ description: 'to the agent tasks', protocol: 'tcp', fromPort: cfg.ecs.container_port, toPort: cfg.ecs.container_port, cidrBlocks: [cfg.network.vpc_cidr] }],
     });
     const taskSg = new SecurityGroup(this, 'task-sg', {
@@ -394,14 +465,15 @@ export class Compute extends Construct {
       deregistrationDelay: String(AGENT_DEREGISTRATION_DELAY_SECONDS),
     });
     const listeners: LbListener[] = [];
-    if (this.httpsEnabled && cfg.domain) {
+    if (tls) {
       listeners.push(
         new LbListener(this, 'https', {
           loadBalancerArn: this.alb.arn,
           port: 443,
           protocol: 'HTTPS',
+          // TLS 1.3 and 1.2 with forward-secret ciphers only.
           sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
-          certificateArn: cfg.domain.certificate_arn,
+          certificateArn: tls.certificateArn,
           defaultAction: [{ type: 'forward', targetGroupArn: targets.arn }],
         }),
         new LbListener(this, 'http-redirect', {
@@ -423,7 +495,25 @@ export class Compute extends Construct {
         alias: { name: this.alb.dnsName, zoneId: this.alb.zoneId, evaluateTargetHealth: true },
       });
     }
-    this.agentEndpoint = `${this.httpsEnabled ? 'https' : 'http'}://${cfg.domain?.agent_host ?? this.alb.dnsName}`;
+    this.agentEndpoint = tls ? `https://${tls.host}` : `http://${this.alb.dnsName}`;
+    this.agentDirectUrl = tls ? `https://${tls.host}` : undefined;
+    this.apiOrigin = `https://${this.api.id}.execute-api.${region}.amazonaws.com`;
+
+    // ---- Per-user limits: WAF on the API stage and the ALB -----------------------------------
+    const acl = (id: string, ipKey: 'IP' | 'FORWARDED_IP') =>
+      new Wafv2WebAcl(this, id, {
+        name: names.of(id),
+        description: `Story42 ${id}: per-user (bearer token) and per-IP request limits`,
+        scope: 'REGIONAL',
+        defaultAction: { allow: {} },
+        rule: rateRules(cfg, ipKey, names.of(id)),
+        visibilityConfig: { cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: names.of(id) },
+      });
+    const apiAcl = acl('api-waf', 'IP');
+    new Wafv2WebAclAssociation(this, 'api-waf-stage', { resourceArn: this.stage.arn, webAclArn: apiAcl.arn });
+    const albAcl = acl('agent-waf', tls ? 'IP' : 'FORWARDED_IP');
+    new Wafv2WebAclAssociation(this, 'agent-waf-alb', { resourceArn: this.alb.arn, webAclArn: albAcl.arn });
+    this.webAcls = [apiAcl, albAcl];
 
     this.cluster = new EcsCluster(this, 'cluster', { name: names.of('ecs-cluster'), setting: [{ name: 'containerInsights', value: 'enabled' }] });
     this.agentLogGroup = new CloudwatchLogGroup(this, 'agent-logs', { name: `/ecs/${names.of('story-agent')}`, retentionInDays: cfg.log_retention_days });
@@ -499,6 +589,9 @@ export class Compute extends Construct {
         assignPublicIp: !usePrivate,
       },
       loadBalancer: [{ targetGroupArn: targets.arn, containerName: container, containerPort: cfg.ecs.container_port }],
+      // The apply finishes only when the service runs its desired count on the new task
+      // definition (a broken image or health check fails the apply instead of passing silently).
+      waitForSteadyState: true,
       dependsOn: listeners,
     });
 

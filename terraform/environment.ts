@@ -5,7 +5,8 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_MODELS } from '../src/platform/config';
+import { DEFAULT_MODELS, loadConfig } from '../src/platform/config';
+import { modelsOfferedIn, offeredIn } from './bedrock-models';
 
 /** The speech providers a deployed environment can run (`offline` is local only). */
 export const SPEECH_PROVIDERS = ['polly', 'external'] as const;
@@ -61,6 +62,12 @@ const modelId = z
   .string()
   .regex(/^[A-Za-z0-9/._:-]{3,200}$/, { error: 'must be a Bedrock model id' })
   .refine((v) => !bareModelId(v).startsWith('arn:'), { error: 'must be a Bedrock model id or inference profile id, not an ARN (the IAM grants are built from the id)' });
+const certificateArn = z.string().regex(/^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate\/.+$/, { error: 'must be an ACM certificate ARN' });
+/** Words Cognito refuses in a hosted-UI domain prefix. */
+export const COGNITO_DOMAIN_FORBIDDEN = ['aws', 'amazon', 'cognito'] as const;
+/** WAF rate-based rules count requests over 5 minutes and accept limits of 10 or more. */
+const WAF_LIMIT = { min: 10, max: 2_000_000_000 } as const;
+export const WAF_DEFAULTS = { requests_per_user_5min: 1000, requests_per_ip_5min: 3000 } as const;
 const hostname = z.string().regex(/^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { error: 'must be a lowercase DNS name such as stories.example.com' });
 
 export const environmentSchema = z
@@ -81,6 +88,29 @@ export const environmentSchema = z
       .default({ text: 'bedrock', image: 'bedrock' }),
     /** STORY42_ALLOWED_MODELS (Bedrock model ids, with or without the `bedrock/` prefix); the application's default list when absent. */
     allowed_models: z.array(modelId).min(1).optional(),
+    /**
+     * STORY42_BEDROCK_IMAGE_MODEL: the Bedrock image model (the application's default, Nova Canvas,
+     * when absent). It must be offered in the stack's region (terraform/bedrock-models.ts).
+     */
+    bedrock_image_model: modelId.optional(),
+    /**
+     * Per-user limits: a WAF web ACL on the API stage and the agent's ALB. Requests are counted
+     * per 5 minutes per bearer token (Authorization header: one signed-in user's session) and,
+     * as a fallback for requests without a token and for token rotation, per client IP.
+     */
+    waf: z
+      .object({
+        requests_per_user_5min: intIn(WAF_LIMIT).default(WAF_DEFAULTS.requests_per_user_5min),
+        requests_per_ip_5min: intIn(WAF_LIMIT).default(WAF_DEFAULTS.requests_per_ip_5min),
+      })
+      .strict()
+      .default({ ...WAF_DEFAULTS }),
+    /**
+     * HTTPS on the agent's ALB without a custom site domain (for example dev): an ACM certificate in
+     * this region and the host name it covers, which you point at the ALB (CNAME). Absent (and no
+     * domain.certificate_arn): the ALB serves plain HTTP, reached only through CloudFront (/agent/*).
+     */
+    alb: z.object({ certificate_arn: certificateArn, host: hostname }).strict().optional(),
     /** STORY42_IMAGE_CONCURRENCY: images generated at once per request. */
     image_concurrency: z.number().int().min(1).max(32).default(6),
     /**
@@ -191,7 +221,7 @@ export const environmentSchema = z
         /** Route 53 hosted zone of `name`: alias records, and DNS validation of a certificate we create. */
         hosted_zone_id: z.string().regex(/^Z[A-Z0-9]{5,31}$/, { error: 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ' }).optional(),
         /** The ALB's certificate (in this region). Without it the ALB serves plain HTTP. */
-        certificate_arn: z.string().regex(/^arn:aws:acm:[a-z0-9-]+:\d{12}:certificate\/.+$/, { error: 'must be an ACM certificate ARN' }).optional(),
+        certificate_arn: certificateArn.optional(),
         /** CloudFront's certificate (must live in us-east-1). Absent with a hosted zone: we create and DNS-validate one. */
         cloudfront_certificate_arn: z.string().regex(/^arn:aws:acm:us-east-1:\d{12}:certificate\/.+$/, { error: 'must be an ACM certificate ARN in us-east-1' }).optional(),
         /** The agent's host name (covered by certificate_arn); gets an alias record to the ALB. */
@@ -216,8 +246,8 @@ export const environmentSchema = z
     state_backend: z
       .object({
         bucket: z.string().min(3),
-        /** No longer used: the S3 backend locks with a lock file in the bucket (use_lockfile, Terraform >= 1.10). Accepted so existing files still load. */
-        lock_table: z.string().min(3).optional(),
+        /** Rejected: the S3 backend locks with a lock file in the bucket (use_lockfile, Terraform >= 1.10); no DynamoDB lock table. */
+        lock_table: z.never({ error: 'is no longer used: the S3 backend locks state with a lock file in the bucket (use_lockfile), so remove lock_table (and delete the old DynamoDB lock table if you made one)' }).optional(),
         key_prefix: z.string().min(1),
         region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/).optional(),
       })
@@ -240,6 +270,29 @@ export const environmentSchema = z
     if (cfg.domain?.agent_host && !(cfg.domain.hosted_zone_id && cfg.domain.certificate_arn)) {
       ctx.addIssue({ code: 'custom', path: ['domain', 'agent_host'], message: 'needs domain.hosted_zone_id (alias record) and domain.certificate_arn (HTTPS)' });
     }
+    if (cfg.domain?.certificate_arn && !cfg.domain.agent_host) {
+      ctx.addIssue({ code: 'custom', path: ['domain', 'certificate_arn'], message: 'needs domain.agent_host (the host name the certificate covers, which the browser calls the agent on)' });
+    }
+    if (cfg.alb && cfg.domain?.certificate_arn) {
+      ctx.addIssue({ code: 'custom', path: ['alb'], message: 'set either alb or domain.certificate_arn/agent_host, not both' });
+    }
+    if (cfg.alb && !cfg.alb.certificate_arn.startsWith(`arn:aws:acm:${cfg.region}:`)) {
+      ctx.addIssue({ code: 'custom', path: ['alb', 'certificate_arn'], message: `the ALB's certificate must be in ${cfg.region}` });
+    }
+    const domainPrefix = cognitoDomainPrefix(cfg);
+    const word = COGNITO_DOMAIN_FORBIDDEN.find((w) => domainPrefix.includes(w));
+    if (word) {
+      ctx.addIssue({ code: 'custom', path: ['project_name'], message: `the Cognito domain prefix "${domainPrefix}-<account id>" would contain "${word}", which Cognito refuses (${COGNITO_DOMAIN_FORBIDDEN.join(', ')}); change project_name or environment` });
+    }
+    const offered = (field: (string | number)[], id: string) => {
+      if (!offeredIn(cfg.region, bareModelId(id))) {
+        ctx.addIssue({ code: 'custom', path: field, message: `"${id}" is not offered in ${cfg.region} (terraform/bedrock-models.ts); models there: ${modelsOfferedIn(cfg.region).join(', ') || 'none listed'}` });
+      }
+    };
+    if (cfg.allowed_models) cfg.allowed_models.forEach((id, i) => offered(['allowed_models', i], id));
+    else for (const id of DEFAULT_MODELS) offered(['allowed_models'], id);
+    if (cfg.agent.model !== undefined) offered(['agent', 'model'], cfg.agent.model);
+    offered(['bedrock_image_model'], cfg.bedrock_image_model ?? defaultImageModel());
     if (cfg.domain?.certificate_arn && !cfg.domain.certificate_arn.startsWith(`arn:aws:acm:${cfg.region}:`)) {
       ctx.addIssue({ code: 'custom', path: ['domain', 'certificate_arn'], message: `the ALB's certificate must be in ${cfg.region}` });
     }
@@ -259,6 +312,21 @@ export function allowedModelIds(cfg: Pick<EnvironmentConfig, 'allowed_models'>):
 /** The agent's own model (STORY42_AGENT_MODEL), a bare Bedrock id: `agent.model`, else the first allowed model. */
 export function agentModelId(cfg: Pick<EnvironmentConfig, 'allowed_models' | 'agent'>): string {
   return cfg.agent.model !== undefined ? bareModelId(cfg.agent.model) : (allowedModelIds(cfg)[0] as string);
+}
+
+/** The application's default Bedrock image model (STORY42_BEDROCK_IMAGE_MODEL unset), from its own configuration. */
+export function defaultImageModel(): string {
+  return loadConfig({ STORY42_IMAGES_BUCKET: 'synth', STORY42_SESSIONS_TABLE: 'synth' }).bedrockImageModel;
+}
+
+/** The Bedrock image model the stack runs (bare id): `bedrock_image_model`, else the application's default. */
+export function imageModelId(cfg: Pick<EnvironmentConfig, 'bedrock_image_model'>): string {
+  return bareModelId(cfg.bedrock_image_model ?? defaultImageModel());
+}
+
+/** The Cognito hosted-UI domain prefix before its account suffix: `<project>-<env>-<region>-users`. */
+export function cognitoDomainPrefix(cfg: Pick<EnvironmentConfig, 'project_name' | 'environment' | 'region'>): string {
+  return `${cfg.project_name}-${cfg.environment}-${cfg.region}-users`;
 }
 
 export class EnvironmentError extends Error {

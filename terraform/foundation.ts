@@ -5,7 +5,10 @@
 import { Construct } from 'constructs';
 import { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate';
 import { AcmCertificateValidation } from '@cdktf/provider-aws/lib/acm-certificate-validation';
-import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CloudfrontDistribution, type CloudfrontDistributionOrderedCacheBehavior, type CloudfrontDistributionOrigin } from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CloudfrontFunction } from '@cdktf/provider-aws/lib/cloudfront-function';
+import { CloudfrontResponseHeadersPolicy } from '@cdktf/provider-aws/lib/cloudfront-response-headers-policy';
+import { S3BucketCorsConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-cors-configuration';
 import { CloudfrontOriginAccessControl } from '@cdktf/provider-aws/lib/cloudfront-origin-access-control';
 import { CognitoUser } from '@cdktf/provider-aws/lib/cognito-user';
 import { CognitoUserGroup } from '@cdktf/provider-aws/lib/cognito-user-group';
@@ -44,6 +47,8 @@ import { SEARCH_CACHE_SCHEMA } from '../src/aws/search-cache';
 import { CHAT_HISTORY_SCHEMA, PROJECTS_SCHEMA, PROMPT_CARDS_SCHEMA, type TableSchema } from '../src/aws/projects-schema';
 import type { EnvironmentConfig } from './environment';
 import { policyJson, type Statement } from './iam';
+import { cognitoDomainPrefix } from './environment';
+import { siteCsp, SPA_REWRITE_FUNCTION, type CspSources } from './site';
 
 export { LAMBDA_NAMES, type LambdaName } from '../src/core/routes';
 export const REPOSITORIES = [...LAMBDA_NAMES, 'agent'] as const;
@@ -98,7 +103,7 @@ class SecureBucket extends Construct {
    * `noncurrentDays`: a replaced version expires this long after it was replaced. (A count limit,
    * `NewerNoncurrentVersions`, is left out: the deploy rehearsal's emulator cannot apply it.)
    */
-  constructor(scope: Construct, id: string, name: string, opts: { expireDays?: number; noncurrentDays: number; forceDestroy: boolean }, extra: Statement[] = []) {
+  constructor(scope: Construct, id: string, name: string, opts: { expireDays?: number; noncurrentDays: number; forceDestroy: boolean; deferPolicy?: boolean }, extra: Statement[] = []) {
     super(scope, id);
     this.bucket = new S3Bucket(this, 'bucket', { bucket: name, forceDestroy: opts.forceDestroy });
     new S3BucketPublicAccessBlock(this, 'public-access', {
@@ -126,6 +131,11 @@ class SecureBucket extends Construct {
         },
       ],
     });
+    if (!opts.deferPolicy) this.addPolicy(extra);
+  }
+
+  /** The bucket policy: TLS only, plus `extra` (once; a bucket created with deferPolicy gets it later). */
+  addPolicy(extra: Statement[]): void {
     new S3BucketPolicy(this, 'policy', {
       bucket: this.bucket.id,
       policy: policyJson([
@@ -162,13 +172,21 @@ export class Foundation extends Construct {
   readonly adminUser: CognitoUser;
   readonly imageKeySecret: SecretsmanagerSecret;
   readonly ttsKeySecret: SecretsmanagerSecret;
-  readonly distribution: CloudfrontDistribution;
+  /** Set by publishSite (the stack calls it once, after the compute, if any). */
+  distribution!: CloudfrontDistribution;
   /** The site's certificate when we create it (custom domain with a hosted zone, no certificate given). */
   readonly siteCertificate?: AcmCertificate;
-  readonly siteUrl: string;
+  /** The site's origin (https://…, no trailing slash). Set by publishSite. */
+  siteUrl!: string;
+  /** The site's security headers (CSP and the rest) on the default behaviour. Set by publishSite. */
+  responseHeadersPolicy!: CloudfrontResponseHeadersPolicy;
+  private readonly site: { cfg: EnvironmentConfig; names: Names; oac: CloudfrontOriginAccessControl; bucket: SecureBucket; certificateArn?: string; zoneId?: string };
 
   constructor(scope: Construct, id: string, cfg: EnvironmentConfig, names: Names, accountId: string) {
     super(scope, id);
+    // S3 bucket names and Cognito domain prefixes are global across all AWS accounts: each carries
+    // this account's id, so the same environment file deploys in another account without a clash.
+    const globalName = (thing: string) => `${names.of(thing)}-${accountId}`;
 
     // ---- ECR ------------------------------------------------------------------------
     const repos = {} as Record<RepositoryName, EcrRepository>;
@@ -183,14 +201,10 @@ export class Foundation extends Construct {
       new EcrLifecyclePolicy(this, `ecr-${key}-lifecycle`, {
         repository: repo.name,
         policy: JSON.stringify({
-          rules: [
-            {
-              rulePriority: 1,
-              description: `keep the last ${cfg.ecr_keep_images} images`,
-              selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: cfg.ecr_keep_images },
-              action: { type: 'expire' },
-            },
-          ],
+          // Untagged images only: every deploy runs an immutable commit tag (image_tag, recorded in
+          // the environment file), so no rule may ever select a tagged image a Lambda or the agent
+          // task may still run. Untagged ones are what a re-push or a manifest replacement leaves.
+          rules: ecrLifecycleRules(cfg.ecr_keep_images),
         }),
       });
       if (key !== 'agent') {
@@ -281,11 +295,11 @@ export class Foundation extends Construct {
     }
 
     // ---- S3 ---------------------------------------------------------------------------
-    this.imagesBucket = new SecureBucket(this, 'images', names.of('story-images'), { expireDays: cfg.image_retention_days, noncurrentDays: 30, forceDestroy: cfg.force_destroy }).bucket;
+    this.imagesBucket = new SecureBucket(this, 'images', globalName('story-images'), { expireDays: cfg.image_retention_days, noncurrentDays: 30, forceDestroy: cfg.force_destroy }).bucket;
     // System prompts (prompts/<assistant>/<name>.md, written by the admin routes) and prompt
     // cards' text (<project_id>/<prompt_id>.txt). Every edit is a version: the admin routes list
     // and read old ones; `prompts.*` bounds how many are kept and for how long.
-    this.promptsBucket = new SecureBucket(this, 'prompts', names.of('prompts'), {
+    this.promptsBucket = new SecureBucket(this, 'prompts', globalName('prompts'), {
       noncurrentDays: cfg.prompts.noncurrent_version_days,
       forceDestroy: cfg.force_destroy,
     }).bucket;
@@ -295,7 +309,6 @@ export class Foundation extends Construct {
       signingBehavior: 'always',
       signingProtocol: 'sigv4',
     });
-    const siteName = names.of('site');
 
     // ---- DynamoDB ---------------------------------------------------------------------
     this.table = new DynamodbTable(this, 'sessions', {
@@ -351,7 +364,9 @@ export class Foundation extends Construct {
       softwareTokenMfaConfiguration: { enabled: true },
       passwordPolicy: { minimumLength: 12, requireLowercase: true, requireUppercase: true, requireNumbers: true, requireSymbols: true, temporaryPasswordValidityDays: 3 },
       accountRecoverySetting: { recoveryMechanism: [{ name: 'verified_email', priority: 1 }] },
-      adminCreateUserConfig: { allowAdminCreateUserOnly: false },
+      // Sign-up is closed: only the admin creates users (aws cognito-idp admin-create-user, or the
+      // console); the environment schema has no way to open self sign-up.
+      adminCreateUserConfig: { allowAdminCreateUserOnly: true },
       deletionProtection: deletionProtection(cfg) ? 'ACTIVE' : 'INACTIVE',
     });
     this.userPoolClient = new CognitoUserPoolClient(this, 'web-client', {
@@ -367,7 +382,7 @@ export class Foundation extends Construct {
       callbackUrls: [cfg.domain ? `https://${cfg.domain.name}/` : 'http://localhost:3000/'],
       logoutUrls: [cfg.domain ? `https://${cfg.domain.name}/` : 'http://localhost:3000/'],
     });
-    this.userPoolDomain = new CognitoUserPoolDomain(this, 'hosted-ui', { domain: names.of('users'), userPoolId: this.userPool.id });
+    this.userPoolDomain = new CognitoUserPoolDomain(this, 'hosted-ui', { domain: `${cognitoDomainPrefix(cfg)}-${accountId}`, userPoolId: this.userPool.id });
     const groups = ['admin', 'user'].map((g) => new CognitoUserGroup(this, `group-${g}`, { name: g, userPoolId: this.userPool.id, description: `Story42 ${g}s` }));
     // No password in code or state: Cognito emails the admin a temporary one.
     this.adminUser = new CognitoUser(this, 'admin', {
@@ -411,30 +426,91 @@ export class Foundation extends Construct {
       this.siteCertificate = cert;
       siteCertificateArn = validated.certificateArn;
     }
-    const originId = 'site-bucket';
+    const siteBucket = new SecureBucket(this, 'site', globalName('site'), { noncurrentDays: 30, forceDestroy: cfg.force_destroy, deferPolicy: true });
+    this.siteBucket = siteBucket.bucket;
+    this.site = { cfg, names, oac, bucket: siteBucket, certificateArn: siteCertificateArn, zoneId };
+  }
+
+  /**
+   * CloudFront in front of the site bucket (origin access control), with the security headers
+   * and CSP (`csp`: the origins the app may connect to, known once the compute exists), the SPA
+   * rewrite on the default behaviour only, and, when the agent has no HTTPS host of its own, a
+   * `/agent/*` behaviour to its ALB (`agentAlbDnsName`) so the browser reaches it over HTTPS on the
+   * site's own origin. Also the images bucket's CORS for the site's origin (presigned GETs).
+   */
+  publishSite(opts: { csp: Omit<CspSources, 'region' | 'imagesBucket'>; agentAlbDnsName?: string }): void {
+    const { cfg, names, oac, bucket, certificateArn, zoneId } = this.site;
+    const siteOrigin = 'site-bucket';
+    const agentOrigin = 'agent-alb';
+    const origins: CloudfrontDistributionOrigin[] = [{ originId: siteOrigin, domainName: this.siteBucket.bucketRegionalDomainName, originAccessControlId: oac.id }];
+    const behaviours: CloudfrontDistributionOrderedCacheBehavior[] = [];
+    if (opts.agentAlbDnsName) {
+      // CloudFront -> ALB over HTTP inside AWS's network (the ALB has no certificate); the ALB
+      // accepts only CloudFront's origin-facing addresses (compute.ts). Reads wait up to 60 s
+      // between bytes: SSE streams send a keep-alive every 15 s.
+      origins.push({
+        originId: agentOrigin,
+        domainName: opts.agentAlbDnsName,
+        customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: 'http-only', originSslProtocols: ['TLSv1.2'], originReadTimeout: 60, originKeepaliveTimeout: 60 },
+      });
+      behaviours.push({
+        pathPattern: '/agent/*',
+        targetOriginId: agentOrigin,
+        viewerProtocolPolicy: 'https-only',
+        allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],
+        cachedMethods: ['GET', 'HEAD'],
+        // Server-sent events must reach the browser as they are written: no compression (it buffers), no caching.
+        compress: false,
+        cachePolicyId: MANAGED_POLICIES.cachingDisabled,
+        // Authorization, Accept, Content-Type, query strings: everything the viewer sent but Host.
+        originRequestPolicyId: MANAGED_POLICIES.allViewerExceptHostHeader,
+      });
+    }
+    const spa = new CloudfrontFunction(this, 'site-spa-rewrite', {
+      name: names.of('spa-rewrite'),
+      runtime: 'cloudfront-js-2.0',
+      comment: 'App routes (no file extension) get /index.html',
+      code: SPA_REWRITE_FUNCTION,
+      publish: true,
+    });
+    const csp = siteCsp({ ...opts.csp, region: cfg.region, imagesBucket: this.imagesBucket.bucket });
+    this.responseHeadersPolicy = new CloudfrontResponseHeadersPolicy(this, 'site-headers', {
+      name: names.of('site-headers'),
+      comment: 'Story42 web studio: security headers and CSP',
+      securityHeadersConfig: {
+        strictTransportSecurity: { accessControlMaxAgeSec: 63072000, includeSubdomains: true, preload: false, override: true },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: 'DENY', override: true },
+        referrerPolicy: { referrerPolicy: 'strict-origin-when-cross-origin', override: true },
+        contentSecurityPolicy: { contentSecurityPolicy: csp, override: true },
+      },
+    });
     this.distribution = new CloudfrontDistribution(this, 'site-cdn', {
       enabled: true,
-      comment: siteName,
+      comment: names.of('site'),
       defaultRootObject: 'index.html',
       priceClass: 'PriceClass_100',
-      aliases: cfg.domain && siteCertificateArn ? [cfg.domain.name] : undefined,
-      origin: [{ originId, domainName: `${siteName}.s3.${cfg.region}.amazonaws.com`, originAccessControlId: oac.id }],
+      aliases: cfg.domain && certificateArn ? [cfg.domain.name] : undefined,
+      origin: origins,
       defaultCacheBehavior: {
-        targetOriginId: originId,
+        targetOriginId: siteOrigin,
         viewerProtocolPolicy: 'redirect-to-https',
         allowedMethods: ['GET', 'HEAD', 'OPTIONS'],
         cachedMethods: ['GET', 'HEAD'],
         compress: true,
-        cachePolicyId: '658327ea-f89d-4fab-a63d-7e88639e58f6', // AWS managed CachingOptimized
+        cachePolicyId: MANAGED_POLICIES.cachingOptimized,
+        responseHeadersPolicyId: this.responseHeadersPolicy.id,
+        // App routes -> /index.html here only (a custom error response would rewrite /agent/* errors too).
+        functionAssociation: [{ eventType: 'viewer-request', functionArn: spa.arn }],
       },
-      customErrorResponse: [{ errorCode: 403, responseCode: 200, responsePagePath: '/index.html' }],
+      orderedCacheBehavior: behaviours.length > 0 ? behaviours : undefined,
       restrictions: { geoRestriction: { restrictionType: 'none' } },
-      viewerCertificate: siteCertificateArn
-        ? { acmCertificateArn: siteCertificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
+      viewerCertificate: certificateArn
+        ? { acmCertificateArn: certificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
         : { cloudfrontDefaultCertificate: true },
     });
-    this.siteUrl = cfg.domain && siteCertificateArn ? `https://${cfg.domain.name}` : `https://${this.distribution.domainName}`;
-    if (cfg.domain && zoneId && siteCertificateArn) {
+    this.siteUrl = cfg.domain && certificateArn ? `https://${cfg.domain.name}` : `https://${this.distribution.domainName}`;
+    if (cfg.domain && zoneId && certificateArn) {
       new Route53Record(this, 'site-alias', {
         zoneId,
         name: cfg.domain.name,
@@ -442,15 +518,39 @@ export class Foundation extends Construct {
         alias: { name: this.distribution.domainName, zoneId: this.distribution.hostedZoneId, evaluateTargetHealth: false },
       });
     }
-    this.siteBucket = new SecureBucket(this, 'site', siteName, { noncurrentDays: 30, forceDestroy: cfg.force_destroy }, [
+    bucket.addPolicy([
       {
         Sid: 'AllowCloudFrontRead',
         Effect: 'Allow',
         Principal: { Service: 'cloudfront.amazonaws.com' },
         Action: 's3:GetObject',
-        Resource: `arn:aws:s3:::${siteName}/*`,
+        Resource: `${this.siteBucket.arn}/*`,
         Condition: { StringEquals: { 'AWS:SourceArn': this.distribution.arn } },
       },
-    ]).bucket;
+    ]);
+    // The app shows story images and plays narration from presigned GET URLs on the images bucket.
+    new S3BucketCorsConfiguration(this, 'images-cors', {
+      bucket: this.imagesBucket.id,
+      corsRule: [{ allowedOrigins: [this.siteUrl], allowedMethods: ['GET', 'HEAD'], allowedHeaders: ['*'], maxAgeSeconds: 3600 }],
+    });
   }
+}
+
+/** AWS managed CloudFront policies (fixed, documented ids). */
+export const MANAGED_POLICIES = {
+  cachingOptimized: '658327ea-f89d-4fab-a63d-7e88639e58f6',
+  cachingDisabled: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+  allViewerExceptHostHeader: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
+} as const;
+
+/** The ECR lifecycle rules: untagged images beyond the newest `keep` expire; tagged images never. */
+export function ecrLifecycleRules(keep: number): Array<{ rulePriority: number; description: string; selection: { tagStatus: 'untagged'; countType: 'imageCountMoreThan'; countNumber: number }; action: { type: 'expire' } }> {
+  return [
+    {
+      rulePriority: 1,
+      description: `keep the last ${keep} untagged images; tagged (deployed) images are never expired`,
+      selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: keep },
+      action: { type: 'expire' },
+    },
+  ];
 }

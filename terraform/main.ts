@@ -4,11 +4,12 @@
  * files' `images_ready`, and `IMAGE_TAG=<tag>` their `image_tag`, for this synth.
  * Also the cdktf CLI's app (cdktf.json): it passes CDKTF_OUTDIR.
  */
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'cdktf';
 import { EnvironmentError, loadEnvironments, overridesFromEnv, stackName } from './environment';
 import { scriptArgs } from '../src/local/cli';
-import { Story42Stack } from './stack';
+import { LOCK_FILE, Story42Stack } from './stack';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -39,6 +40,8 @@ function main(): void {
   for (const cfg of envs) new Story42Stack(app, cfg);
   app.synth();
   for (const cfg of envs) {
+    // The committed provider lock file (official hashes of the pinned hashicorp/aws), where terraform init reads it.
+    copyFileSync(LOCK_FILE, path.join(outdir, 'stacks', stackName(cfg), '.terraform.lock.hcl'));
     const where = path.relative(process.cwd(), path.join(outdir, 'stacks', stackName(cfg), 'cdk.tf.json'));
     process.stdout.write(`synthesized ${stackName(cfg)} (phase ${cfg.images_ready ? 2 : 1}, image tag ${cfg.image_tag}) -> ${where}\n`);
   }

@@ -3,8 +3,8 @@
  * environment and both phases (test names: "<rule> › <stack> phase <n>"), and over each
  * phase-2 stack with the other speech provider ("… phase 2 (speech <provider>)").
  */
-import { bedrockImageModel } from './compute';
-import { agentModelId, allowedModelIds, SPEECH_PROVIDERS, type SpeechProvider } from './environment';
+
+import { agentModelId, allowedModelIds, imageModelId, SPEECH_PROVIDERS, type SpeechProvider } from './environment';
 import { PROJECT_TABLE_KEYS, PROJECT_TABLES, type ProjectTable, type ProjectTableSchema } from './foundation';
 import { ACTIONS_REQUIRING_STAR_RESOURCE, MANAGED_POLICY_ALLOWLIST, type Statement } from './iam';
 import { allows, type Request } from './policy-eval';
@@ -114,7 +114,12 @@ describe('CloudFront: HTTPS to viewers, origin access control to the site bucket
     const s = stack(label);
     for (const [name, d] of resourcesOf(s, 'aws_cloudfront_distribution')) {
       expect([name, (d.default_cache_behavior as ResourceJson).viewer_protocol_policy]).toEqual([name, 'redirect-to-https']);
-      for (const o of d.origin as ResourceJson[]) expect([name, String(o.origin_access_control_id)]).toEqual([name, expect.stringContaining('aws_cloudfront_origin_access_control.')]);
+      for (const o of d.origin as ResourceJson[]) {
+        // The site bucket through origin access control; the one custom origin is the agent's ALB
+        // (its security group admits only CloudFront's origin-facing ranges: web-limits.test.ts).
+        if (o.custom_origin_config) expect([name, String(o.domain_name)]).toEqual([name, expect.stringMatching(/^\$\{aws_lb\./)]);
+        else expect([name, String(o.origin_access_control_id)]).toEqual([name, expect.stringContaining('aws_cloudfront_origin_access_control.')]);
+      }
       const cert = d.viewer_certificate as ResourceJson;
       if (cert.acm_certificate_arn) expect(cert).toMatchObject({ ssl_support_method: 'sni-only', minimum_protocol_version: expect.stringMatching(/^TLSv1\.2/) });
     }
@@ -268,8 +273,8 @@ function modelArns(region: string, id: string): { direct: string; routed?: strin
 function stackTargets(s: Synthesized) {
   const [table] = one(s, 'aws_dynamodb_table', (t) => String(t.name).endsWith('-story-sessions'));
   const [searchTable] = one(s, 'aws_dynamodb_table', (t) => String(t.name).endsWith('-search-cache'));
-  const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-story-images'));
-  const [prompts] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-prompts'));
+  const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).includes('-story-images-'));
+  const [prompts] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).includes('-prompts-'));
   const projectTableArns = Object.fromEntries(
     PROJECT_TABLE_KEYS.map((key) => [key, ref('aws_dynamodb_table', one(s, 'aws_dynamodb_table', (t) => t.name === `${s.name}-${PROJECT_TABLES[key].suffix}`)[0], 'arn')]),
   ) as Record<ProjectTable, string>;
@@ -293,7 +298,7 @@ function resourceRules(s: Synthesized): Array<[RegExp, (r: string) => boolean]> 
   const { tableArn, searchTableArn, bucketArn, promptsArn, projectTableArns } = stackTargets(s);
   const projectArns = new Set(PROJECT_TABLE_KEYS.flatMap((key) => [projectTableArns[key], ...indexArnsOf(projectTableArns[key], key)]));
   const secrets = [secretArn(s, '/google-api-key'), secretArn(s, '/tts-api-key')];
-  const models = [...allowedModelIds(s.cfg), agentModelId(s.cfg), bedrockImageModel()].map((id) => modelArns(s.cfg.region, id));
+  const models = [...allowedModelIds(s.cfg), agentModelId(s.cfg), imageModelId(s.cfg)].map((id) => modelArns(s.cfg.region, id));
   const bedrockArns = new Set(models.flatMap((m) => [m.direct, ...(m.routed ? [m.routed] : [])]));
   return [
     // Which workload may use the search cache: the agent and Lambda tests below.
@@ -515,9 +520,9 @@ describe('IAM: the Lambdas cannot reach the agent\'s sessions or the search cach
     // What each still does: text models (text-regen), job media and the image model (image-regen), jobs' listing and deletes (data-ops).
     expectAccess('text-regen', roles['text-regen'], allowedModelIds(s.cfg).flatMap((id) => modelCalls(region, id)), true);
     expectAccess('text-regen', roles['text-regen'], [{ action: 'dynamodb:PutItem', resource: tableArn }], true);
-    expectAccess('image-regen', roles['image-regen'], [...JOB_KEYS.flatMap((key) => ['s3:GetObject', 's3:PutObject'].map((action) => ({ action, resource: `${bucketArn}/${key}` }))), ...modelCalls(region, bedrockImageModel(), ['bedrock:InvokeModel'])], true);
+    expectAccess('image-regen', roles['image-regen'], [...JOB_KEYS.flatMap((key) => ['s3:GetObject', 's3:PutObject'].map((action) => ({ action, resource: `${bucketArn}/${key}` }))), ...modelCalls(region, imageModelId(s.cfg), ['bedrock:InvokeModel'])], true);
     // The image Lambda calls the image model only (no text model, no streaming).
-    expectAccess('image-regen', roles['image-regen'], [...allowedModelIds(s.cfg).flatMap((id) => modelCalls(region, id)), ...modelCalls(region, bedrockImageModel(), ['bedrock:InvokeModelWithResponseStream'])], false);
+    expectAccess('image-regen', roles['image-regen'], [...allowedModelIds(s.cfg).flatMap((id) => modelCalls(region, id)), ...modelCalls(region, imageModelId(s.cfg), ['bedrock:InvokeModelWithResponseStream'])], false);
     expectAccess('data-ops', roles['data-ops'], [
       ...JOB_KEYS.flatMap((key) => ['s3:GetObject', 's3:DeleteObject'].map((action) => ({ action, resource: `${bucketArn}/${key}` }))),
       ...['users/u-1/jobs/job-1/', 'users/u-1/jobs/job-1/audio/'].map((prefix) => ({ action: 's3:ListBucket', resource: bucketArn, context: { 's3:prefix': prefix } })),
@@ -584,7 +589,7 @@ describe('IAM: the prompts bucket — every Lambda and the agent read prompts/*;
     const writers = everyRole(s).filter(({ statements }) => writes.some((r) => allows(statements, r))).map(({ who }) => who);
     expect(writers).toEqual(['data-ops']);
     // And the bucket policy allows no one anything (its only statement denies plain HTTP).
-    const [prompts] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith('-prompts'));
+    const [prompts] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).includes('-prompts-'));
     const [, policy] = one(s, 'aws_s3_bucket_policy', (p) => p.bucket === ref('aws_s3_bucket', prompts));
     expect(statementsOf(policy.policy).map((st) => st.Effect)).toEqual(['Deny']);
   });
@@ -675,7 +680,8 @@ describe('DynamoDB: the projects, prompt cards and chat history tables have the 
 
 describe('S3: the prompts bucket keeps replaced versions prompts.noncurrent_version_days at most; every bucket aborts incomplete uploads after 7 days', () => {
   const lifecycleOf = (s: Synthesized, suffix: string) => {
-    const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).endsWith(suffix));
+    // Names end with the account id (globally unique): <prefix><suffix>-${data.aws_caller_identity…}.
+    const [bucket] = one(s, 'aws_s3_bucket', (b) => String(b.bucket).includes(`${suffix}-\${data.aws_caller_identity.`));
     return one(s, 'aws_s3_bucket_lifecycle_configuration', (r) => r.bucket === ref('aws_s3_bucket', bucket))[1].rule as ResourceJson[];
   };
   const promptRules = (days: number) => [

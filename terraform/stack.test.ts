@@ -99,7 +99,10 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
     const [searchCache = '?'] = resourcesOf(s, 'aws_dynamodb_table').find(([, t]) => t.name === `${prefix}-search-cache`) ?? [];
     expect(s.json.output?.search_cache_table_name?.value).toBe(ref('aws_dynamodb_table', searchCache, 'name'));
     expect(s.json.output?.search_cache_table_arn?.value).toBe(ref('aws_dynamodb_table', searchCache, 'arn'));
-    expect(resourcesOf(s, 'aws_s3_bucket').map(([, b]) => b.bucket).sort()).toEqual([`${prefix}-prompts`, `${prefix}-site`, `${prefix}-story-images`]);
+    // Globally unique names carry the account id (data.aws_caller_identity).
+    const account = '${data.aws_caller_identity.account.account_id}';
+    expect(resourcesOf(s, 'aws_s3_bucket').map(([, b]) => b.bucket).sort()).toEqual([`${prefix}-prompts-${account}`, `${prefix}-site-${account}`, `${prefix}-story-images-${account}`]);
+    expect(resourcesOf(s, 'aws_cognito_user_pool_domain').map(([, d]) => d.domain)).toEqual([`${prefix}-users-${account}`]);
     for (const [, lb] of [...resourcesOf(s, 'aws_lb'), ...resourcesOf(s, 'aws_lb_target_group')]) expect(String(lb.name).length).toBeLessThanOrEqual(32);
   });
 
@@ -205,7 +208,7 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
   if (phase === 2) {
     it('Lambdas run their pinned ECR image with the agreed environment; the agent task too', () => {
       const s = stack(label);
-      const [promptsBucket = '?'] = resourcesOf(s, 'aws_s3_bucket').find(([, b]) => b.bucket === `${s.name}-prompts`) ?? [];
+      const [promptsBucket = '?'] = resourcesOf(s, 'aws_s3_bucket').find(([, b]) => String(b.bucket).startsWith(`${s.name}-prompts-`)) ?? [];
       const tableNamed = (suffix: string) => (resourcesOf(s, 'aws_dynamodb_table').find(([, t]) => t.name === `${s.name}-${suffix}`) ?? ['?'])[0];
       const expectedEnv = {
         STORY42_IMAGES_BUCKET: expect.stringContaining('aws_s3_bucket.'),
@@ -215,6 +218,7 @@ describe.each(TARGETS)('$label', ({ label, phase }) => {
         STORY42_IMAGE_API_KEY_SECRET: expect.stringMatching(/aws_secretsmanager_secret\.foundation_image-key.*\.name/),
         STORY42_TTS_API_KEY_SECRET: expect.stringMatching(/aws_secretsmanager_secret\.foundation_tts-key.*\.name/),
         STORY42_IMAGE_CONCURRENCY: String(s.cfg.image_concurrency),
+        ...(s.cfg.bedrock_image_model ? { STORY42_BEDROCK_IMAGE_MODEL: s.cfg.bedrock_image_model } : {}),
         STORY42_SPEECH_PROVIDER: s.cfg.speech.provider,
         ...(s.cfg.speech.voices ? { STORY42_SPEECH_VOICES: s.cfg.speech.voices.join(',') } : {}),
         ...(s.cfg.speech.concurrency !== undefined ? { STORY42_SPEECH_CONCURRENCY: String(s.cfg.speech.concurrency) } : {}),
@@ -440,6 +444,8 @@ describe('narration settings', () => {
 describe('environment files', () => {
   const good = {
     project_name: 'story-42', environment: 'dev', region: 'us-west-2', admin_email: 'a@b.co', images_ready: false, image_tag: 't1',
+    // us-west-2 has no Nova Canvas (the app's default image model; terraform/bedrock-models.ts).
+    bedrock_image_model: 'amazon.titan-image-generator-v2:0',
     lambda: { memory_mb: 1024, timeout_seconds: 60, image_memory_mb: 2048, image_timeout_seconds: 300 },
     api: { integration_timeout_ms: 29000, throttle_rate_limit: 10, throttle_burst_limit: 20 },
     ecs: { cpu: 512, memory_mb: 1024, desired_count: 0, container_port: 8080 },
@@ -515,7 +521,7 @@ describe('environment files', () => {
     [{ domain: { name: 'stories.example.com', agent_host: 'agent.stories.example.com' } }, 'domain.agent_host: needs domain.hosted_zone_id'],
     [{ domain: { name: 'stories.example.com', certificate_arn: 'arn:aws:acm:us-east-1:123456789012:certificate/x' } }, "domain.certificate_arn: the ALB's certificate must be in us-west-2"],
     [{ api: { ...good.api, throttle_burst_limit: 5 } }, 'api.throttle_burst_limit'],
-    [{ region: 'us-east-1' }, "must match the file's path"],
+    [{ environment: 'prod' }, "must match the file's path"],
     [{ agent: { model: 'amazon.titan-text-express-v1' } }, 'agent.model: must be one of the allowed models: us.amazon.nova-pro-v1:0, us.openai.gpt-oss-120b-1:0, anthropic.claude-3-5-sonnet-20241022-v2:0 (got "amazon.titan-text-express-v1")'],
     [{ allowed_models: ['us.openai.gpt-oss-120b-1:0'], agent: { model: 'us.amazon.nova-pro-v1:0' } }, 'agent.model: must be one of the allowed models: us.openai.gpt-oss-120b-1:0'],
     [{ agent: { model: 'arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.amazon.nova-pro-v1:0' } }, 'agent.model: must be a Bedrock model id or inference profile id, not an ARN'],

@@ -15,6 +15,16 @@ import { Foundation, namesFor } from './foundation';
 export const NOT_DEPLOYED = 'Not deployed - set images_ready = true';
 
 /**
+ * The hashicorp/aws version every stack requires, exactly. @cdktf/provider-aws 21.22 is generated
+ * from 6.25.0; 6.27.0 is a later 6.x (a superset of its schema) whose official hashes are in the
+ * committed lock file, terraform/.terraform.lock.hcl (the synth and the deploy scripts copy it into
+ * each stack's folder before `terraform init`). Change both together (a test compares them).
+ */
+export const AWS_PROVIDER_VERSION = '6.27.0';
+/** The committed dependency lock file. */
+export const LOCK_FILE = path.resolve(__dirname, '.terraform.lock.hcl');
+
+/**
  * Local state (no `state_backend`) lives in terraform/state/<stack>.tfstate (git-ignored), not
  * in cdktf.out, which is a build output anyone may delete.
  */
@@ -29,6 +39,7 @@ export class Story42Stack extends TerraformStack {
     const name = stackName(cfg);
     super(scope, name);
     const names = namesFor(cfg);
+    this.addOverride('terraform.required_providers.aws.version', AWS_PROVIDER_VERSION);
     new AwsProvider(this, 'aws', {
       region: cfg.region,
       defaultTags: [{ tags: { Project: cfg.project_name, Environment: cfg.environment, ManagedBy: 'cdktf', Stack: name } }],
@@ -54,6 +65,12 @@ export class Story42Stack extends TerraformStack {
     this.foundation = f;
     if (cfg.images_ready) this.compute = new Compute(this, 'compute', cfg, names, f, identity.accountId, routes);
     const c = this.compute;
+    // The site: its CSP allows the API (phase 2) and the agent's own origin when it has one; without
+    // one, CloudFront routes /agent/* to the ALB and the agent is the site's own origin.
+    f.publishSite({
+      csp: { apiOrigin: c?.apiOrigin, agentOrigin: c?.agentDirectUrl },
+      agentAlbDnsName: c && !c.agentDirectUrl ? c.alb.dnsName : undefined,
+    });
 
     const out = (id: string, value: string | number, description?: string) => new TerraformOutput(this, id, { value, description });
     const compute = (id: string, value: (c: Compute) => string | number) => out(id, c ? value(c) : NOT_DEPLOYED);
@@ -97,6 +114,15 @@ export class Story42Stack extends TerraformStack {
     compute('ecs_service_endpoint', (c) => c.agentEndpoint);
     compute('ecs_desired_count', () => cfg.ecs.desired_count);
     compute('ecs_log_group_name', (c) => c.agentLogGroup.name);
+    // The agent's base URL for browsers (HTTPS): its own host, or the site through CloudFront (/agent/*).
+    compute('agent_url', (c) => c.agentDirectUrl ?? f.siteUrl);
+    // The web studio's /config.json (scripts/deploy.sh writes it with `terraform output -json web_config`).
+    if (c) {
+      new TerraformOutput(this, 'web_config', {
+        description: "The web studio's config.json",
+        value: { apiUrl: apiBase(c), agentUrl: c.agentDirectUrl ?? f.siteUrl, region: cfg.region, userPoolId: f.userPool.id, userPoolClientId: f.userPoolClient.id },
+      });
+    } else out('web_config', NOT_DEPLOYED);
     out('cloudfront_distribution_id', f.distribution.id);
     out('cloudfront_domain_name', f.distribution.domainName);
     out('website_url', f.siteUrl);

@@ -24,6 +24,9 @@ const NOT_OURS: Record<string, string> = {
   jest: 'jest',
   'test:infra': 'jest',
   'test:event-loop': 'jest',
+  'test:browser': 'jest',
+  'build:web': 'vite build (vite --help is its own)',
+  'dev:web': 'the vite dev server (vite --help is its own)',
   deploy: 'scripts/deploy.sh, covered directly below',
   'deploy:code': 'scripts/rebuild_and_deploy.sh, covered directly below',
 };

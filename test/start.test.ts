@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../src/local/services';
+import { OFFLINE_VOICE_IDS } from '../src/offline/speech-voices';
 import { boot, endAllStarted, launch, portOpen, ready, ROOT } from './support/boot';
 
 
@@ -48,8 +49,15 @@ describe('npm start', () => {
     expect(health.node).toMatch(/^v24\./);
     // Without a token, /health tells where nothing is: no user pool, no app client, no Cognito.
     const claims = JSON.parse(Buffer.from(raw.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud: string; iss: string };
-    expect(Object.keys(health).sort()).toEqual(['agent', 'counters', 'node', 'providers', 'status']);
+    expect(Object.keys(health).sort()).toEqual(['agent', 'counters', 'node', 'providers', 'speech_voices', 'status']);
     expect(health.agent).toBe('bedrock/us.amazon.nova-pro-v1:0 (local Bedrock server)');
+    // The voices narration may cast (the studio's voice pickers): the offline synthesizer's, the narrator's first.
+    expect(health.speech_voices).toEqual(OFFLINE_VOICE_IDS);
+    // The web studio at /, built by npm start when it was missing or stale, and its runtime config.
+    const studio = await fetch(`http://127.0.0.1:${port}/`, { headers: { Accept: 'text/html' } });
+    expect(studio.status).toBe(200);
+    expect(await studio.text()).toMatch(/<title>Story42 Studio<\/title>[\s\S]*<script type="module"[^>]+src="\/assets\/index-[\w-]+\.js"/);
+    expect(((await (await fetch(`http://127.0.0.1:${port}/config.json`)).json()) as { apiUrl: string }).apiUrl).toBe(`http://127.0.0.1:${port}`);
     for (const secretish of ['user_pool_id', 'client_id', 'pool', 'client', 'cognito', claims.aud, claims.iss.split('/').at(-1) ?? claims.aud]) expect(healthText.toLowerCase()).not.toContain(secretish.toLowerCase());
     const res = await fetch(`http://127.0.0.1:${port}/generate-topics-ideas`, {
       method: 'POST',

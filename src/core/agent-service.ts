@@ -87,8 +87,9 @@ export class AgentService {
     const messages = conversation
       .map((m) => ({ role: m.role, text: contentText(m.content, '\n'), tools: toolNames(m.content) }))
       .filter((m) => m.text || m.tools.length > 0);
-    const story = await this.toolbox(caller, id, new AbortController().signal, () => undefined, () => undefined).summary();
-    return { session: meta, messages, artifacts, story };
+    const tools = this.toolbox(caller, id, new AbortController().signal, () => undefined, () => undefined);
+    const [story, current] = await Promise.all([tools.summary(), tools.currentStory()]);
+    return { session: meta, messages, artifacts, story, story_job_id: current?.job_id ?? null };
   }
 
   delete(caller: Caller, rawId: string | undefined) {
@@ -159,6 +160,7 @@ export class AgentService {
         stop_reason: result.stopReason,
         model: runner.model,
         story: await tools.summary(),
+        story_job_id: (await tools.currentStory())?.job_id ?? null,
         dropped_messages: saved.dropped,
         ...(failures.length > 0 ? { failures } : {}),
       };

@@ -114,6 +114,7 @@ export const agentSessionDetailResponse = z.object({
   messages: z.array(z.object({ role: z.enum(['user', 'assistant']), text: z.string(), tools: z.array(z.string()).describe('tools the agent called in this message') })),
   artifacts: z.array(z.object({ path: z.string(), size: z.number().int(), content_type: z.string(), last_modified: z.string(), url: z.string().describe('presigned GET URL, valid one hour') })),
   story: z.string().describe("the session's current story, in one line"),
+  story_job_id: z.string().nullable().describe("the current story's job (get_job gives its pictures and narration), or null"),
 });
 export const agentSessionDeleteResponse = z.object({ deleted_objects: z.number().int() });
 export const agentMessageResponse = z.object({
@@ -122,12 +123,19 @@ export const agentMessageResponse = z.object({
   stop_reason: z.string(),
   model: z.string().describe('the model the agent thinks with'),
   story: z.string(),
+  story_job_id: z.string().nullable().describe("the current story's job, or null"),
   dropped_messages: z.number().int().describe('old messages that left the conversation window'),
   failures: z.array(z.string()).optional().describe('work the tools left running that failed (e.g. a picture)'),
 });
 
 export const healthResponse = z
-  .object({ status: z.literal('ok'), node: z.string(), providers: z.object({ text: z.string(), image: z.string(), speech: z.string() }) })
+  .object({
+    status: z.literal('ok'),
+    node: z.string(),
+    providers: z.object({ text: z.string(), image: z.string(), speech: z.string() }),
+    /** The voices narration may cast (the speech provider's, the narrator's default first). */
+    speech_voices: z.array(z.string()),
+  })
   .catchall(z.unknown());
 export const openApiResponse = z.object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }) }).catchall(z.unknown());
 

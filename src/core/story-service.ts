@@ -270,6 +270,11 @@ export class StoryService {
     return { text: this.deps.text.provider, image: this.deps.image.provider, speech: this.deps.speech.provider };
   }
 
+  /** The voice ids narration may cast (`voices` of /narrate-story), the narrator's default first. */
+  get speechVoices(): readonly string[] {
+    return this.deps.speech.voices;
+  }
+
   /**
    * Runs one story operation under a route name: validates the body (a 400 is the caller's and
    * is not tracked), then does the work and tracks it with the request as the schema parsed it

@@ -14,6 +14,7 @@ import { errorAnswer, findRoute, preflightHeaders, stderrLog } from '../platform
 import { restEvent } from './apigw-event';
 import { readBody } from './http-util';
 import { invokeStreaming } from './lambda-invoke';
+import type { SiteHandler } from './site';
 
 /** API Gateway's own payload limit. */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   verifier: TokenVerifier;
   /** The story agent's request handler (its Express app), for the routes without a Lambda. */
   agent?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** Story42 Studio (the web app) for the GETs no route takes: its files, its pages, its config.json. */
+  site?: SiteHandler;
 }
 
 async function handle(opts: GatewayOptions, req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<void> {
@@ -36,7 +39,17 @@ async function handle(opts: GatewayOptions, req: http.IncomingMessage, res: http
     return;
   }
   const match = findRoute(opts.routes, method, url.pathname);
-  if ('error' in match) throw match.error;
+  if ('error' in match) {
+    const { error } = match;
+    const site = opts.site;
+    if (!site || error.status !== 404 || (method !== 'GET' && method !== 'HEAD')) throw error;
+    // No route here: the studio's file or page, or the gateway's own 404 when it has none either.
+    await new Promise<void>((resolve, reject) => {
+      res.once('close', resolve);
+      site(req, res, (err) => reject(err ?? error));
+    });
+    return;
+  }
   const lambda = match.route.lambda;
   if (!lambda) {
     // The agent's own routes: to the story agent, as the ALB forwards them (it verifies the token itself).

@@ -14,6 +14,7 @@ import { LocalBedrockServer } from './bedrock-server';
 import { createGateway } from './gateway';
 import { closeServer, listenAt } from './http-util';
 import { createLocalPlatform } from './providers';
+import { siteHandler, type SiteHandler } from './site';
 import { startLocalServices, type LocalPorts, type LocalServices } from './services';
 
 /** The three Lambda functions, each the very handler the Lambda exports, over this platform. */
@@ -32,11 +33,11 @@ export interface RunningGateway {
  * Serves a platform through the local gateway (on loopback), with the Lambda handlers built over
  * it — and, when the platform runs the story agent, the agent's Express app for its own routes.
  */
-export async function serveGateway(platform: Platform, port = 0, host = '127.0.0.1'): Promise<RunningGateway> {
+export async function serveGateway(platform: Platform, port = 0, host = '127.0.0.1', site?: SiteHandler): Promise<RunningGateway> {
   if (!platform.config.auth) throw new Error('token verification settings (STORY42_COGNITO_*) are missing');
   const verifier = new TokenVerifier(platform.config.auth);
   const agent = platform.services.agent ? createAgentApp({ platform, verifier }) : undefined;
-  const server = createGateway({ routes: platform.routes, handlers: lambdaHandlers(platform), verifier, agent });
+  const server = createGateway({ routes: platform.routes, handlers: lambdaHandlers(platform), verifier, agent, site });
   const url = await listenAt(server, port, host);
   return { url, port: Number(new URL(url).port), server, stop: () => closeServer(server) };
 }
@@ -58,6 +59,8 @@ export interface LocalPlatformOptions {
   host?: string;
   ports: LocalPorts;
   parts?: PlatformParts;
+  /** Where the built studio is (default web/dist). */
+  studioDir?: string;
 }
 
 /** Starts everything: the local AWS servers, then the platform and its gateway. */
@@ -76,7 +79,15 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     const { localStoryAgent } = await import('./story-agent.js');
     const platform = createLocalPlatform(config, { agent: localStoryAgent(config, agentModel ? 'local Bedrock server' : undefined), ...opts.parts });
     await platform.ready();
-    const gateway = await serveGateway(platform, opts.port, opts.host);
+    const site = siteHandler({
+      ...(opts.studioDir ? { dir: opts.studioDir } : {}),
+      region: config.region,
+      userPoolId: services.userPoolId,
+      clientId: services.clientId,
+      cognitoOrigin: `http://127.0.0.1:${services.ports.cognito}`,
+      s3Origin: `http://127.0.0.1:${services.ports.s3}`,
+    });
+    const gateway = await serveGateway(platform, opts.port, opts.host, site);
     const model = agentModel;
     return {
       url: gateway.url,

@@ -26,7 +26,7 @@ import {
   InitiateAuthCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { LOCAL_CREDENTIALS } from '../aws/clients';
 import { CHAT_HISTORY_SCHEMA, PROJECTS_SCHEMA, PROMPT_CARDS_SCHEMA, type TableSchema } from '../aws/projects-schema';
@@ -358,6 +358,19 @@ async function startDynamo(port: number, dir: string): Promise<Closable> {
 
 const defaultLog = (line: string) => void process.stderr.write(`${line}\n`);
 
+/**
+ * The studio saves pictures and MP3s by fetching their presigned URLs (a cross-origin
+ * `<a download>` is ignored): GET and HEAD from loopback origins, as the stack allows the site's.
+ */
+async function allowStudioDownloads(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: bucket,
+      CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['http://127.0.0.1:*', 'http://localhost:*'], AllowedMethods: ['GET', 'HEAD'], AllowedHeaders: ['*'], MaxAgeSeconds: 3600 }] },
+    }),
+  );
+}
+
 export async function startLocalServices(opts: StartOptions): Promise<LocalServices> {
   const bucket = opts.bucket ?? 'story42-local-story-images';
   const table = opts.table ?? 'story42-local-story-sessions';
@@ -430,6 +443,7 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
 
     const s3 = new S3Client({ endpoint: `http://127.0.0.1:${ports.s3}`, forcePathStyle: true, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     await ensureBucket(s3, bucket);
+    await allowStudioDownloads(s3, bucket);
     await ensureBucket(s3, promptsBucket);
     // Versioned where the store can (s3rver cannot: history as objects), seeded with the bundled prompts once.
     const promptsHistory = await preparePromptsBucket(s3, promptsBucket, bundledPromptsFor({ prompts: loadPromptsConfig(process.env) }));

@@ -11,12 +11,13 @@ import { launchers, watchProcesses } from './processes';
 import { AlreadyRunningError, reclaimStaleRun, updateRunFile } from './run-file';
 import { assertPortFree, COGNITO_BIN, DEMO_USER, PortInUseError } from './services';
 import { scriptArgs } from './cli';
+import { buildStudioIfNeeded } from './studio-build';
 
 const USAGE = `Usage: npm start
 
 Runs the whole Story42 platform on this machine, no AWS account needed: local S3 (s3rver),
 DynamoDB (dynalite) and Cognito (cognito-local) servers with the images bucket, the sessions
-table and a demo user, and the API on http://127.0.0.1:PORT (GET ${routeNamed('health').path} answers 200 once
+table and a demo user, and the API and the web studio (built first if needed) on http://127.0.0.1:PORT (GET ${routeNamed('health').path} answers 200 once
 everything is ready). Data survives restarts. Ctrl-C stops everything; so does the end of
 the process that started it. After a run that was killed (kill -9), the next start ends what
 that run left behind and says so.
@@ -32,6 +33,7 @@ Environment:
   STORY42_DYNAMODB_PORT    local DynamoDB port (default PORT+2)
   STORY42_COGNITO_PORT     local Cognito port (default PORT+3)
   STORY42_DATA_DIR         where the local servers keep their data (default .data)
+  STORY42_STUDIO_DIR       serve the web studio from this build instead of web/dist (not rebuilt)
   STORY42_TEXT_PROVIDER    offline (default) | bedrock
   STORY42_IMAGE_PROVIDER   offline (default) | bedrock | gemini
   STORY42_*                the other settings in README.md (Configuration, Model providers);
@@ -100,7 +102,11 @@ async function main(): Promise<void> {
   await reclaimStaleRun(dataDir, { markers: [COGNITO_BIN], log: (line) => void process.stdout.write(`\n  ${line}\n`) });
   await assertPortFree(port, 'PORT');
 
-  const options: LocalPlatformOptions = { dataDir, port, host, ports };
+  // The web studio at `/`: built first when its sources changed since the last build (unless
+  // STORY42_STUDIO_DIR names a build of its own).
+  const studioDir = process.env.STORY42_STUDIO_DIR ? path.resolve(process.env.STORY42_STUDIO_DIR) : undefined;
+  if (!studioDir) await buildStudioIfNeeded((line) => void process.stdout.write(`  ${line}\n`));
+  const options: LocalPlatformOptions = { dataDir, port, host, ports, ...(studioDir ? { studioDir } : {}) };
   const local = await startLocalPlatform(options);
   const { url, services, platform } = local;
   updateRunFile(dataDir, (run) => ({ ...run, api: { url } }));
@@ -108,6 +114,7 @@ async function main(): Promise<void> {
   const banner = [
     '',
     '  Story42 is running locally',
+    `  Studio:         ${url}/   (sign in as the demo user below; npm run dev:web for hot reload)`,
     `  API:            ${url}   (GET ${url}${routeNamed('health').path}; the API described: ${url}${routeNamed('openapi').path})`,
     `  Node:           ${process.version}`,
     `  Providers:      text=${platform.story.provider.text}  image=${platform.story.provider.image}  speech=${platform.story.provider.speech}`,

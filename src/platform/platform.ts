@@ -111,7 +111,7 @@ export function createPlatform(config: Config, providers: ProviderSet, parts: Pl
     prompts: prompts.admin,
     projects,
     agent: undefined,
-    health: () => ({ status: 'ok', node: process.version, providers: story.provider, ...(services.agent ? { agent: services.agent.model } : {}), counters: Object.fromEntries(telemetry.counters), ...(parts.health?.() ?? {}) }),
+    health: () => ({ status: 'ok', node: process.version, providers: story.provider, speech_voices: [...story.speechVoices], ...(services.agent ? { agent: services.agent.model } : {}), counters: Object.fromEntries(telemetry.counters), ...(parts.health?.() ?? {}) }),
     openapi: () => (openapi ??= buildOpenApi(routes)),
   };
   if (parts.agent) services.agent = parts.agent({ config, telemetry, sessions, services, prompts: prompts.service });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import {
   ARTEFACTS_FILE,
   awsProviderIn,
+  changedBetweenPhases,
   changedPaths,
   cliConfig,
   endpointsFor,
@@ -24,6 +25,8 @@ import { synthesize, targets } from '../../terraform/synth-support';
 const ROOT = path.resolve(__dirname, '../..');
 const stacks = targets().map((t) => ({ label: t.label, json: synthesize(t).json as unknown as StackJson }));
 const devPhase2 = stacks.find((s) => s.label === 'story-42-dev-us-west-2 phase 2') as { label: string; json: StackJson };
+const devPhase1 = stacks.find((s) => s.label === 'story-42-dev-us-west-2 phase 1') as { label: string; json: StackJson };
+const devCfg = targets().find((t) => t.label === 'story-42-dev-us-west-2 phase 2')?.cfg;
 
 let tmp: string;
 beforeEach(() => {
@@ -36,10 +39,11 @@ describe('the artefacts list', () => {
   const artefacts = loadArtefacts();
 
   it('is well-formed: every entry names what it covers and says why', () => {
-    const all = [...artefacts.emulator_settings, ...artefacts.unsupported_attributes, ...artefacts.plan_differences];
+    const all = [...artefacts.emulator_settings, ...artefacts.unsupported_attributes, ...artefacts.emulator_unsupported, ...artefacts.plan_differences];
     expect(all.length).toBeGreaterThan(0);
     for (const e of all) expect(e.reason.trim().length).toBeGreaterThanOrEqual(20);
     for (const e of artefacts.emulator_settings) expect(e.name).toMatch(/^MOTO_[A-Z0-9_]+$/);
+    for (const e of artefacts.emulator_unsupported) expect([e.resource, e.path]).toEqual([expect.stringMatching(/^aws_[a-z0-9_]+$/), expect.stringMatching(/^(\*|[a-z0-9_]+(\.(\*|[a-z0-9_]+))*)$/)]);
     for (const e of [...artefacts.unsupported_attributes, ...artefacts.plan_differences]) {
       expect(e.resource).toMatch(/^aws_[a-z0-9_]+$/);
       expect(e.path).toMatch(/^[a-z0-9_]+(\.(\*|[a-z0-9_]+))*$/);
@@ -48,7 +52,14 @@ describe('the artefacts list', () => {
 
   it('names only resource types a stack has (no stale entries)', () => {
     const types = new Set(stacks.flatMap((s) => Object.keys(s.json.resource ?? {})));
-    expect([...artefacts.unsupported_attributes, ...artefacts.plan_differences].map((e) => e.resource).filter((t) => !types.has(t))).toEqual([]);
+    expect([...artefacts.unsupported_attributes, ...artefacts.emulator_unsupported, ...artefacts.plan_differences].map((e) => e.resource).filter((t) => !types.has(t))).toEqual([]);
+  });
+
+  it('moto reports exactly the rehearsed dev file\'s desired count as running (so wait_for_steady_state finishes honestly)', () => {
+    const running = artefacts.emulator_settings.find((e) => e.name === 'MOTO_ECS_SERVICE_RUNNING');
+    expect(running?.value).toBe(String(devCfg?.ecs.desired_count));
+    const service = Object.values(devPhase2.json.resource?.aws_ecs_service ?? {})[0] as Record<string, unknown>;
+    expect(service.wait_for_steady_state).toBe(true);
   });
 
   it('rejects an entry without a reason', () => {
@@ -114,6 +125,20 @@ describe("the rehearsal's copy of a stack", () => {
     expect(new Set(Object.values(endpoints))).toEqual(new Set([opts.endpoint]));
     // The DynamoDB table's read describes its KMS key; STS answers aws_caller_identity.
     expect(Object.keys(endpoints)).toEqual(expect.arrayContaining(['apigateway', 'dynamodb', 'kms', 'lambda', 'elbv2', 'ecs', 's3', 'sts']));
+  });
+
+  it('leaves out what the emulator does not implement: whole resource types, or one argument', () => {
+    const copy = rehearsalCopy(devPhase2.json, { ...opts, emulatorUnsupported: [{ resource: 'aws_cloudfront_function', path: '*' }, { resource: 'aws_cloudfront_distribution', path: 'default_cache_behavior.*.function_association' }] });
+    expect(copy.json.resource?.aws_cloudfront_function).toBeUndefined();
+    expect(devPhase2.json.resource?.aws_cloudfront_function).toBeDefined();
+    const d = Object.values(copy.json.resource?.aws_cloudfront_distribution ?? {})[0] as { default_cache_behavior: Record<string, unknown> };
+    expect(d.default_cache_behavior.function_association).toBeUndefined();
+    expect(d.default_cache_behavior.target_origin_id).toBe('site-bucket');
+  });
+
+  it('knows which resources phase 2 changes on purpose: the site\'s CSP and the CloudFront route to the agent, nothing else of the foundation', () => {
+    const changed = changedBetweenPhases(devPhase1.json, devPhase2.json).map((a) => a.split('.')[0]);
+    expect([...new Set(changed)].sort()).toEqual(['aws_cloudfront_distribution', 'aws_cloudfront_response_headers_policy']);
   });
 
   it('leaves out exactly the arguments it is told to', () => {

@@ -1,0 +1,36 @@
+/**
+ * `npm start` serves the built studio: this builds it (Vite, web/ -> web/dist) when web/dist is
+ * missing or older than any of the app's sources, the route table or the generated API types.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const WEB = path.join(ROOT, 'web');
+
+function newest(entry: string): number {
+  const st = statSync(entry, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  return readdirSync(entry).reduce((max, name) => Math.max(max, newest(path.join(entry, name))), st.mtimeMs);
+}
+
+/** The sources the built app is made from (under `root`: the repository). */
+const sources = (root: string) => ['web/src', 'web/public', 'web/index.html', 'web/vite.config.mts', 'package-lock.json'].map((p) => path.join(root, p));
+
+/** web/dist is missing, or older than one of the app's sources. */
+export function studioIsStale(root = ROOT): boolean {
+  const built = statSync(path.join(root, 'web', 'dist', 'index.html'), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  return sources(root).some((s) => newest(s) > built);
+}
+
+/** Builds the studio when it is stale; answers whether it built. */
+export async function buildStudioIfNeeded(log: (line: string) => void): Promise<boolean> {
+  if (!studioIsStale()) return false;
+  log('building Story42 Studio (web/ -> web/dist) ...');
+  const started = Date.now();
+  const vite = await import('vite');
+  await vite.build({ configFile: path.join(WEB, 'vite.config.mts'), logLevel: 'warn' });
+  log(`Story42 Studio built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return true;
+}

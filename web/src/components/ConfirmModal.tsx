@@ -1,0 +1,50 @@
+/** "Are you sure?" before a change that cannot be undone from here; the call's error stays in the dialog. */
+import { Button, Group, Modal, Stack, Text } from '@mantine/core';
+import { useEffect, useState, type ReactNode } from 'react';
+import { ErrorNotice } from './ErrorNotice';
+
+export interface ConfirmModalProps {
+  opened: boolean;
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  danger?: boolean;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+}
+
+export function ConfirmModal({ opened, title, children, confirmLabel, danger, onConfirm, onClose }: ConfirmModalProps) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    if (opened) setError(undefined);
+  }, [opened]);
+  const confirm = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await onConfirm();
+      onClose();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal opened={opened} onClose={busy ? () => undefined : onClose} title={title} closeButtonProps={{ 'aria-label': 'Close' }} centered>
+      <Stack>
+        {typeof children === 'string' ? <Text size="sm">{children}</Text> : children}
+        {error !== undefined ? <ErrorNotice error={error} onRetry={() => void confirm()} /> : null}
+        <Group justify="flex-end" gap="xs">
+          <Button variant="default" onClick={onClose} disabled={busy}>
+            Cancel
+          </Button>
+          <Button color={danger ? 'red.8' : undefined} loading={busy} onClick={() => void confirm()} data-autofocus>
+            {confirmLabel}
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
