@@ -1533,7 +1533,7 @@ export interface operations {
                             };
                             /** @description the session's current story, in one line */
                             story: string;
-                            /** @description the current story's job (GET /jobs/{job_id} has its pictures and narration), or null */
+                            /** @description the current story's job (get_job gives its pictures and narration), or null */
                             story_job_id: string | null;
                         };
                         route: string;
