@@ -56,7 +56,7 @@ export function siteHandler(opts: SiteOptions): SiteHandler {
   app.get('/config.json', (req, res) => {
     // The API is this origin, as the browser named it (a loopback name: the platform listens nowhere else).
     const host = req.headers.host ?? '';
-    const origin = LOOPBACK_HOST.test(host) ? `http://${host}` : `http://127.0.0.1`;
+    const origin = LOOPBACK_HOST.test(host) ? `http://${host}` : `http://127.0.0.1:${req.socket.localPort ?? ''}`;
     res.set('Cache-Control', 'no-store').json({ apiUrl: origin, agentUrl: origin, region: opts.region, userPoolId: opts.userPoolId, userPoolClientId: opts.clientId, cognitoEndpoint: opts.cognitoOrigin });
   });
   app.use(

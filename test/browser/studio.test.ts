@@ -1,7 +1,8 @@
 /**
  * Story42 Studio in a real browser: Debian's Chromium driven by playwright-core against the
  * whole local platform (`startLocalPlatform`, as `npm start` runs it) serving a fresh build of
- * the app. Screenshots of every page land in test-results/studio/ (CI keeps them).
+ * the app. Screenshots of every page land in test-results/studio/ (CI keeps them), and every
+ * page shot is checked with axe-core for WCAG 2.1 A/AA (serious or critical findings fail).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -22,8 +23,17 @@ let browser: Browser;
 let page: Page;
 const problems: string[] = [];
 
+/** axe-core, the accessibility engine, run in the page (as a string: the page's CSP allows no injected script tags). */
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_RUN = `;axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }).then((r) => r.violations
+  .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  .map((v) => v.id + ' (' + v.nodes.length + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')))`;
+
+/** A screenshot of the page as it is, and its WCAG 2.1 A/AA check: serious or critical findings fail the test. */
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const violations = (await page.evaluate(AXE + AXE_RUN)) as string[];
+  for (const v of violations) problems.push(`${name}: accessibility: ${v}`);
 }
 
 async function signIn(user: { email: string; password: string }): Promise<void> {
@@ -76,8 +86,8 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  // No script errors and no CSP violations on any page.
-  expect(problems).toEqual([]);
+  // No script errors, no CSP violations and no serious accessibility findings on any page (each test its own).
+  expect(problems.splice(0)).toEqual([]);
 });
 
 describe('Story42 Studio in Chromium', () => {

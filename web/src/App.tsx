@@ -76,7 +76,7 @@ export function App() {
             <h2>Navigation</h2>
           </VisuallyHidden>
           {links.map((l) => (
-            <NavLink key={l.to} component={RouterLink} to={l.to} end={l.to === '/'} label={l.label} onClick={close} />
+            <NavLink key={l.to} component={RouterLink} to={l.to} end={l.to === '/'} label={l.label} onClick={close} variant="filled" />
           ))}
         </AppShell.Navbar>
       ) : null}

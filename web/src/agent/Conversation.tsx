@@ -60,6 +60,12 @@ export function Conversation({ sessionId }: { sessionId: string }) {
     follow();
   }, [turns, follow]);
 
+  // A conversation opens at its latest message (once, when its history first arrives).
+  const historyShown = detail !== undefined;
+  useLayoutEffect(() => {
+    if (historyShown) stick();
+  }, [historyShown, stick]);
+
   /** The session's files and story after a turn (the transcript stays as it streamed). */
   const refresh = useCallback(() => {
     unwrap(clients.agent.GET('/agent/sessions/{session_id}', { params: { path: { session_id: sessionId } } }))
