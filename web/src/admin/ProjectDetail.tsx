@@ -1,4 +1,5 @@
 /** One project: its details, its prompt cards in step order (create, edit, reorder, switch off, delete) and "Try it". */
+import { StatusBadge } from './StatusBadge';
 import { Badge, Box, Button, Center, Group, Loader, Paper, Stack, Switch, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { unwrap } from '../api/client';
@@ -140,9 +141,7 @@ export function ProjectDetail({ projectId, onBack, onEdit, onDelete, version }: 
               <Title order={2} size="h3" style={{ overflowWrap: 'anywhere' }}>
                 {p.name}
               </Title>
-              <Badge color={p.status === 'active' ? 'green.9' : 'gray.7'} variant="filled" style={{ flexShrink: 0 }}>
-                {p.status === 'active' ? 'Active' : 'Archived'}
-              </Badge>
+              <StatusBadge status={p.status} />
             </Group>
             <Group gap="xs">
               <Button size="xs" variant="default" onClick={() => onEdit(p)}>

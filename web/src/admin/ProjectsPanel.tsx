@@ -1,5 +1,6 @@
 /** The Projects tab: the caller's projects (paginated), create, edit, delete, and one project opened. */
-import { Alert, Badge, Box, Button, Card as MCard, Center, Group, Loader, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { StatusBadge } from './StatusBadge';
+import { Alert, Box, Button, Card as MCard, Center, Group, Loader, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { unwrap } from '../api/client';
@@ -155,9 +156,7 @@ export function ProjectsPanel() {
                 <Title order={3} size="h4" id={`project-${p.project_id}`} style={{ overflowWrap: 'anywhere' }}>
                   {p.name}
                 </Title>
-                <Badge color={p.status === 'active' ? 'green.9' : 'gray.7'} variant="filled" style={{ flexShrink: 0 }}>
-                  {p.status === 'active' ? 'Active' : 'Archived'}
-                </Badge>
+                <StatusBadge status={p.status} />
               </Group>
               {p.description ? (
                 <Text size="sm" lineClamp={3}>
