@@ -185,7 +185,10 @@ describe('container bundles', () => {
       const claims = Object.fromEntries(Object.entries(claimsOf(await tokenFor())).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
       const body = { job_id: `bundle-narration-${process.pid}`, story_parts: [{ story_part: 'beginning', sections: [{ section_num: 1, segments: [{ segment_num: 1, speaker: 'Narrator', segment_content: 'A ship sailed at dawn.' }] }] }] };
       const { path: resource, method } = routeNamed('narrate_story');
-      const res = await invoke('story-image-regen', apiEvent(resource, method, JSON.stringify(body), claims), { ...testState().env, ...DEPLOYED_PROVIDERS, STORY42_POLLY_ENDPOINT: pollyUrl });
+      // A deadline for the wiring, not for speed: the local Polly server speaks with eSpeak, whose first
+      // call compiles its WASM — on a busy 2-core CI machine that alone can pass the 2 s of the other calls.
+      const env = { ...testState().env, ...DEPLOYED_PROVIDERS, STORY42_MODEL_TIMEOUT_MS: '20000', STORY42_POLLY_ENDPOINT: pollyUrl };
+      const res = await invoke('story-image-regen', apiEvent(resource, method, JSON.stringify(body), claims), env);
       expect([res.statusCode, JSON.parse(res.body)]).toEqual([200, expect.objectContaining({ success: true, route: 'narrate_story', result: expect.objectContaining({ voices: { Narrator: 'Matthew' } }) })]);
       expect(polly.counters.voices).toEqual(['Matthew']);
       const story = JSON.parse(res.body) as { result: { story: { audio_presigned_url: string; duration_seconds: number } } };
