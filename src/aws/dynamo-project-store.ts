@@ -13,9 +13,7 @@
  *
  * No transactions are used (dynalite has none).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -28,6 +26,7 @@ import { z } from 'zod';
 import { badRequest } from '../core/errors';
 import { cardItem, PROJECT_STATUSES, UUID_PATTERN, type CardRecord, type ChatRecord, type Page, type ProjectRecord, type ProjectStore } from '../core/projects';
 import { CHAT_HISTORY_SCHEMA, PROJECTS_SCHEMA } from './projects-schema';
+import { decodeCursor, deleteKeys, encodeCursor, isConditionFailure, queryAll } from './dynamo-util';
 import { storeCall } from './unavailable';
 
 export const OWNER_CREATED_INDEX = PROJECTS_SCHEMA.indexes[0].name;
@@ -110,18 +109,6 @@ const toChat = (item: Record<string, unknown>): ChatRecord => {
     expiresAt: i.expires_at,
   };
 };
-
-const isConditionFailure = (err: unknown): boolean => err instanceof ConditionalCheckFailedException || (err instanceof Error && err.name === 'ConditionalCheckFailedException');
-
-const encodeCursor = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T | undefined {
-  try {
-    const parsed = schema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const projectCursor = z.object({ p: z.string().regex(UUID_PATTERN), o: z.string().max(256), c: z.string().max(64) });
 const chatCursor = z.object({ t: z.number().int().nonnegative() });
@@ -255,7 +242,7 @@ export class DynamoProjectStore implements ProjectStore {
 
   async deleteCards(projectId: string): Promise<number> {
     const items = await this.queryAll(this.tables.cards, 'project_id = :p', { ':p': projectId }, 'project_id, prompt_id');
-    return this.deleteKeys(this.tables.cards, items.map((i) => ({ project_id: String(i.project_id), prompt_id: String(i.prompt_id) })));
+    return deleteKeys(this.doc, this.tables.cards, items.map((i) => ({ project_id: String(i.project_id), prompt_id: String(i.prompt_id) })));
   }
 
   // ---- chat history --------------------------------------------------------------------------
@@ -341,43 +328,19 @@ export class DynamoProjectStore implements ProjectStore {
   async deleteProjectChats(projectId: string): Promise<number> {
     // The index is eventually consistent: an exchange stored a moment ago may be missed (its TTL ends it).
     const items = await this.queryAll(this.tables.chatHistory, 'project_id = :p', { ':p': projectId }, undefined, PROJECT_TIMESTAMP_INDEX);
-    return this.deleteKeys(this.tables.chatHistory, items.map((i) => ({ session_id: String(i.session_id), timestamp: Number(i.timestamp) })));
+    return deleteKeys(this.doc, this.tables.chatHistory, items.map((i) => ({ session_id: String(i.session_id), timestamp: Number(i.timestamp) })));
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
-  private async queryAll(table: string, condition: string, values: Record<string, unknown>, projection?: string, index?: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out: QueryCommandOutput = await storeCall(() =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: table,
-            ...(index ? { IndexName: index } : { ConsistentRead: true }),
-            KeyConditionExpression: condition,
-            ExpressionAttributeValues: values,
-            ...(projection ? { ProjectionExpression: projection } : {}),
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
-
-  /** Deletes the items (25 a call, unprocessed ones again); how many. */
-  private async deleteKeys(table: string, keys: Array<Record<string, string | number>>): Promise<number> {
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === 5) throw new Error('DynamoDB kept returning unprocessed deletes');
-        const out = await storeCall(() => this.doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } })));
-        requests = (out.UnprocessedItems?.[table] ?? []).flatMap((r) => (r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: r.DeleteRequest.Key as Record<string, string | number> } }] : []));
-      }
-    }
-    return keys.length;
+  /** Every item whose key matches (strongly consistent on the table; an index is eventually consistent). */
+  private queryAll(table: string, condition: string, values: Record<string, unknown>, projection?: string, index?: string): Promise<Record<string, unknown>[]> {
+    return queryAll(this.doc, {
+      TableName: table,
+      ...(index ? { IndexName: index } : { ConsistentRead: true }),
+      KeyConditionExpression: condition,
+      ExpressionAttributeValues: values,
+      ...(projection ? { ProjectionExpression: projection } : {}),
+    });
   }
 }

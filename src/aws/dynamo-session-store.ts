@@ -10,13 +10,12 @@
  * (`user_id` = `#job#<job_id>`, `session_id` = `owner`), which has no `timestamp` or `route`
  * and so stays out of both indexes. No transactions are used (dynalite has none).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
+  paginateQuery,
   type DynamoDBDocumentClient,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
@@ -26,6 +25,7 @@ import { badRequest } from '../core/errors';
 import { TRACKED_PROMPTS_MAX } from '../core/prompt-catalogue';
 import type { JobPage, JobSummary, PageRequest, RecordPage, SessionStore, TrackingRecord } from '../core/ports';
 import { SESSIONS_SCHEMA } from './sessions-schema';
+import { decodeCursor, deleteKeys, encodeCursor, isConditionFailure, queryAll } from './dynamo-util';
 import { storeCall } from './unavailable';
 
 export const TIMESTAMP_INDEX = SESSIONS_SCHEMA.indexes[0].name;
@@ -53,14 +53,6 @@ const itemSchema = z.object({
 });
 
 const recordCursorSchema = z.object({ s: z.string().max(400) });
-const encodeJson = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-function decodeJson(cursor: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
 
 const cursorSchema = z.object({
   k: z.object({ user_id: z.string(), session_id: z.string(), timestamp: z.number() }),
@@ -140,7 +132,7 @@ export class DynamoSessionStore implements SessionStore {
         }),
       ));
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException || (err instanceof Error && err.name === 'ConditionalCheckFailedException'))) throw err;
+      if (!isConditionFailure(err)) throw err;
     }
     if (this.claimed.size >= 10_000) this.claimed.clear();
     this.claimed.add(key);
@@ -152,57 +144,43 @@ export class DynamoSessionStore implements SessionStore {
     return typeof owner === 'string' ? owner : undefined;
   }
 
+  /** The job's records: all of them, oldest first, or only the newest (one query of one item). */
   private async queryJob(userId: string, jobId: string, newestOnly: boolean): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out: QueryCommandOutput = await storeCall(() => this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'user_id = :u AND begins_with(session_id, :p)',
-          ExpressionAttributeValues: { ':u': userId, ':p': `${jobId}#` },
-          ScanIndexForward: !newestOnly,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-          ...(newestOnly ? { Limit: 1 } : {}),
-        }),
-      ));
-      items.push(...(out.Items ?? []));
-      start = newestOnly ? undefined : out.LastEvaluatedKey;
-    } while (start);
-    return items;
+    const input = {
+      TableName: this.table,
+      KeyConditionExpression: 'user_id = :u AND begins_with(session_id, :p)',
+      ExpressionAttributeValues: { ':u': userId, ':p': `${jobId}#` },
+      ConsistentRead: true,
+    };
+    if (!newestOnly) return queryAll(this.doc, input);
+    const out = await storeCall(() => this.doc.send(new QueryCommand({ ...input, ScanIndexForward: false, Limit: 1 })));
+    return out.Items ?? [];
   }
 
   async hasIncomplete(userId: string, jobId: string): Promise<boolean> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out: QueryCommandOutput = await storeCall(() =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            KeyConditionExpression: 'user_id = :u AND begins_with(session_id, :p)',
-            FilterExpression: '#s = :incomplete',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':u': userId, ':p': `${jobId}#`, ':incomplete': 'incomplete' },
-            ProjectionExpression: 'session_id',
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      if ((out.Items ?? []).length > 0) return true;
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return false;
+    const input = {
+      TableName: this.table,
+      KeyConditionExpression: 'user_id = :u AND begins_with(session_id, :p)',
+      FilterExpression: '#s = :incomplete',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':u': userId, ':p': `${jobId}#`, ':incomplete': 'incomplete' },
+      ProjectionExpression: 'session_id',
+      ConsistentRead: true,
+    };
+    // Page by page, stopping at the first page that holds one.
+    return storeCall(async () => {
+      for await (const page of paginateQuery({ client: this.doc }, input)) if ((page.Items ?? []).length > 0) return true;
+      return false;
+    });
   }
 
   /** One page of a job's records, oldest first: at most `limit` records and `maxBytes` of them. */
   async jobRecords(userId: string, jobId: string, page: PageRequest): Promise<RecordPage> {
     let start: Record<string, unknown> | undefined;
     if (page.cursor !== undefined) {
-      const parsed = recordCursorSchema.safeParse(decodeJson(page.cursor));
-      if (!parsed.success || !parsed.data.s.startsWith(`${jobId}#`)) throw badRequest('records_cursor is not valid; pass the next_records_cursor of a previous page');
-      start = { user_id: userId, session_id: parsed.data.s };
+      const c = decodeCursor(page.cursor, recordCursorSchema);
+      if (!c || !c.s.startsWith(`${jobId}#`)) throw badRequest('records_cursor is not valid; pass the next_records_cursor of a previous page');
+      start = { user_id: userId, session_id: c.s };
     }
     const out: QueryCommandOutput = await storeCall(() =>
       this.doc.send(
@@ -227,18 +205,15 @@ export class DynamoSessionStore implements SessionStore {
     }
     const more = records.length < items.length || out.LastEvaluatedKey !== undefined;
     const last = records.at(-1);
-    return { records, ...(more && last ? { nextCursor: encodeJson({ s: sessionIdOf(last) }) } : {}) };
+    return { records, ...(more && last ? { nextCursor: encodeCursor({ s: sessionIdOf(last) }) } : {}) };
   }
 
-  private decodeCursor(userId: string, cursor: string | undefined): z.infer<typeof cursorSchema> | undefined {
+  private jobsCursor(userId: string, cursor: string | undefined): z.infer<typeof cursorSchema> | undefined {
     if (cursor === undefined) return undefined;
-    try {
-      const parsed = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-      if (parsed.k.user_id !== userId) throw new Error('cursor of another user');
-      return parsed;
-    } catch {
-      throw badRequest('cursor is not valid; pass the next_cursor of a previous page');
-    }
+    const parsed = decodeCursor(cursor, cursorSchema);
+    // Another user's cursor is as invalid as a malformed one.
+    if (!parsed || parsed.k.user_id !== userId) throw badRequest('cursor is not valid; pass the next_cursor of a previous page');
+    return parsed;
   }
 
   /**
@@ -246,7 +221,7 @@ export class DynamoSessionStore implements SessionStore {
    * record; later pages skip jobs whose newest record came before the cursor.
    */
   async listJobs(userId: string, limit: number, cursor?: string): Promise<JobPage> {
-    const from = this.decodeCursor(userId, cursor);
+    const from = this.jobsCursor(userId, cursor);
     const jobs: JobSummary[] = [];
     const seen = new Set<string>();
     let start: Record<string, unknown> | undefined = from?.k;
@@ -274,7 +249,7 @@ export class DynamoSessionStore implements SessionStore {
         jobs.push({ jobId: rec.jobId, lastRoute: rec.route, lastTimestamp: rec.timestamp, lastCreatedAt: rec.createdAt });
         if (jobs.length === limit) {
           const k = { user_id: rec.userId, session_id: String(item.session_id), timestamp: rec.timestamp };
-          return { jobs, nextCursor: Buffer.from(JSON.stringify({ k })).toString('base64url') };
+          return { jobs, nextCursor: encodeCursor({ k }) };
         }
       }
       start = out.LastEvaluatedKey;
@@ -285,16 +260,7 @@ export class DynamoSessionStore implements SessionStore {
   async deleteJob(userId: string, jobId: string): Promise<number> {
     const items = await this.queryJob(userId, jobId, false);
     const keys = items.map((i) => ({ user_id: String(i.user_id), session_id: String(i.session_id) }));
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === 5) throw new Error('DynamoDB kept returning unprocessed deletes');
-        const out = await storeCall(() => this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } })));
-        requests = (out.UnprocessedItems?.[this.table] ?? []).flatMap((r) =>
-          r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: { user_id: String(r.DeleteRequest.Key.user_id), session_id: String(r.DeleteRequest.Key.session_id) } } }] : [],
-        );
-      }
-    }
+    await deleteKeys(this.doc, this.table, keys);
     this.claimed.delete(`${userId}\u0000${jobId}`);
     if ((await this.jobOwner(jobId)) === userId) {
       await storeCall(() => this.doc.send(new DeleteCommand({ TableName: this.table, Key: ownerKey(jobId), ConditionExpression: '#o = :u', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':u': userId } })));
