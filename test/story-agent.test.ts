@@ -73,13 +73,22 @@ describe('the story agent', () => {
     expect(audio.length).toBeGreaterThan(1);
     expect(audio.some((e) => e.data.section === null && String(e.data.s3_uri).endsWith('story.mp3'))).toBe(true);
     expect(named(first, 'text').map((e) => e.data.delta).join('').length).toBeGreaterThan(0);
-    const done = named(first, 'result')[0]?.data.result as { text: string; story: string; model: string; session: { message_count: number } };
+    const done = named(first, 'result')[0]?.data.result as { text: string; story: string; story_job_id: string | null; model: string; session: { message_count: number } };
     expect(done.model).toMatch(/local Bedrock server/);
     expect(done.story).toMatch(/pictures for panels 1, 2, 3, 4, 5, 6/);
     expect(done.story).toMatch(/narrated/);
     expect(done.session.message_count).toBeGreaterThan(2);
     expect(done.session).toMatchObject({ title: 'bees' });
     expect(named(first, 'artifact').some((e) => e.data.path === 'story.json')).toBe(true);
+  });
+
+  it("names the story's job in the turn's result and in the session view (one read of the story serves both)", async () => {
+    const state = await storyState(gw.sub, id);
+    const done = named(first, 'result')[0]?.data.result as { story_job_id: string | null };
+    expect(done.story_job_id).toBe(state.job_id);
+    const got = await gw.call('GET', `/agent/sessions/${id}`);
+    expect((got.body.result as { story: string; story_job_id: string | null }).story_job_id).toBe(state.job_id);
+    expect(typeof state.job_id).toBe('string');
   });
 
   it("lists the research as the story's sources", async () => {

@@ -103,7 +103,8 @@ function sceneOf(section: { segments: Array<{ segment_content: string; speaker: 
 /** The tools of one turn, bound to the caller and the session. */
 export class AgentToolbox {
   private state: StoryState | undefined;
-  private loaded = false;
+  /** The read of the story file, once per turn (settled at once when a tool wrote a new story). */
+  private loading: Promise<void> | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(
@@ -111,10 +112,21 @@ export class AgentToolbox {
     private readonly turn: AgentTurnContext,
   ) {}
 
-  /** The session's current story, loaded once per turn (absent: none yet). */
+  /**
+   * The session's current story, loaded once per turn (absent: none yet). Callers at the same
+   * time share the one read: each gets the story it loaded, not the state before it arrived.
+   */
   async currentStory(): Promise<StoryState | undefined> {
-    if (this.loaded) return this.state;
-    this.loaded = true;
+    // A failed read is not kept: the next call reads again.
+    this.loading ??= this.loadStory().catch((err: unknown) => {
+      this.loading = undefined;
+      throw err;
+    });
+    await this.loading;
+    return this.state;
+  }
+
+  private async loadStory(): Promise<void> {
     try {
       const { bytes } = await this.deps.sessions.readArtifact(this.turn.caller.sub, this.turn.sessionId, STORY_STATE_FILE);
       const parsed = storyStateSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
@@ -122,7 +134,6 @@ export class AgentToolbox {
     } catch (err) {
       if (!(err instanceof HttpError && err.status === 404) && !(err instanceof SyntaxError)) throw err;
     }
-    return this.state;
   }
 
   /** One line about the current story for the system prompt. */
@@ -260,7 +271,7 @@ export class AgentToolbox {
       art_style: illustrate ? style : undefined,
       panels: {},
     };
-    this.loaded = true;
+    this.loading = Promise.resolve();
     // Pictures start as each section's text is complete in the story stream (pipelined), through
     // the image route's own operation: tracked under its name, like a call of the route.
     const scenes = illustrate ? new AsyncQueue<ImageSegmentInput>(4 * PANELS_MAX) : undefined;
