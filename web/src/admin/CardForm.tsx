@@ -2,6 +2,7 @@
 import { Button, Center, Group, Loader, Modal, NumberInput, Stack, Switch, TagsInput, TextInput, Textarea } from '@mantine/core';
 import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { useAction } from '../components/useAction';
 import type { Card } from './types';
 
 export interface CardFields {
@@ -32,8 +33,7 @@ export function CardForm({ opened, card, editing, loadError, onRetryLoad, nextSt
   const [tags, setTags] = useState<string[]>([]);
   const [active, setActive] = useState(true);
   const [step, setStep] = useState<number | string>(nextStep);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run, clearError } = useAction();
 
   useEffect(() => {
     if (!opened) return;
@@ -42,21 +42,12 @@ export function CardForm({ opened, card, editing, loadError, onRetryLoad, nextSt
     setTags(card?.tags ?? []);
     setActive(card?.is_active ?? true);
     setStep(card?.step_order ?? nextStep);
-    setError(undefined);
-  }, [opened, card, nextStep]);
+    clearError();
+  }, [opened, card, nextStep, clearError]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onSubmit({ title: title.trim(), text, tags, is_active: active, step_order: typeof step === 'number' ? step : undefined });
-      onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    if (await run(() => onSubmit({ title: title.trim(), text, tags, is_active: active, step_order: typeof step === 'number' ? step : undefined }))) onClose();
   };
 
   const loading = editing && !card && loadError === undefined;

@@ -2,6 +2,7 @@
 import { Button, Group, Modal, SegmentedControl, Stack, Text, TextInput, Textarea } from '@mantine/core';
 import { useEffect, useState, type FormEvent } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { useAction } from '../components/useAction';
 import type { Project, ProjectStatus } from './types';
 
 export interface ProjectFields {
@@ -14,29 +15,19 @@ export function ProjectForm({ opened, project, onSubmit, onClose }: { opened: bo
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [status, setStatus] = useState<ProjectStatus>('active');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run, clearError } = useAction();
 
   useEffect(() => {
     if (!opened) return;
     setName(project?.name ?? '');
     setDescription(project?.description ?? '');
     setStatus(project?.status ?? 'active');
-    setError(undefined);
-  }, [opened, project]);
+    clearError();
+  }, [opened, project, clearError]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onSubmit({ name: name.trim(), description: description.trim(), status });
-      onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    if (await run(() => onSubmit({ name: name.trim(), description: description.trim(), status }))) onClose();
   };
 
   return (

@@ -1,7 +1,8 @@
 /** "Are you sure?" before a change that cannot be undone from here; the call's error stays in the dialog. */
 import { Button, Group, Modal, Stack, Text } from '@mantine/core';
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { ErrorNotice } from './ErrorNotice';
+import { useAction } from './useAction';
 
 export interface ConfirmModalProps {
   opened: boolean;
@@ -14,22 +15,12 @@ export interface ConfirmModalProps {
 }
 
 export function ConfirmModal({ opened, title, children, confirmLabel, danger, onConfirm, onClose }: ConfirmModalProps) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run, clearError } = useAction();
   useEffect(() => {
-    if (opened) setError(undefined);
-  }, [opened]);
+    if (opened) clearError();
+  }, [opened, clearError]);
   const confirm = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onConfirm();
-      onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    if (await run(onConfirm)) onClose();
   };
   return (
     <Modal opened={opened} onClose={busy ? () => undefined : onClose} title={title} closeButtonProps={{ 'aria-label': 'Close' }} centered>

@@ -9,6 +9,7 @@ import { useState, type ReactNode } from 'react';
 import { streamCall, unwrap, type Result } from '../api/client';
 import { LIMITS } from '../api/limits';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { useAction } from '../components/useAction';
 import { useStudio } from '../studio';
 import { allSegments, panelsOf, sectionOf, withSegment, type Narration, type Segment, type StoryDoc, type StorySection } from './model';
 
@@ -26,20 +27,11 @@ type NarrationSection = Narration['sections'][number];
 function ChangeRequest({ label, action, maxLength, onSubmit }: { label: string; action: string; maxLength: number; onSubmit: (request: string) => Promise<void> }) {
   const [open, setOpen] = useState(false);
   const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useAction();
   const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onSubmit(text.trim());
-      setOpen(false);
-      setText('');
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    if (!(await run(() => onSubmit(text.trim())))) return;
+    setOpen(false);
+    setText('');
   };
   if (!open)
     return (
