@@ -224,7 +224,10 @@ function numberOf(word: string): number | undefined {
   return NUMBER_WORDS[w] ?? ORDINAL_WORDS[w];
 }
 
-/** The numbers of the things `noun` names: "panel 2", "panels 2 and 4", "the third picture". */
+/**
+ * The numbers of the things `noun` names: "panel 2", "panels 2 and 4", "the third picture".
+ * `noun` is a regex fragment of ours (a word or PICTURE_NOUN's alternation), never user text: it is not escaped.
+ */
 function targets(lower: string, noun: string): number[] {
   const list = new RegExp(`\\b${noun}s?\\s*(?:#\\s*|no\\.?\\s*|number\\s*)?(${NUM}(?:\\s*(?:,\\s*and|,|&|and)\\s*(?:${noun}s?\\s*)?${NUM}){0,11})\\b`, 'g');
   const ordinal = new RegExp(`\\b(${ORDINAL})\\s+${noun}\\b`, 'g');

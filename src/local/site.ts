@@ -9,8 +9,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import express from 'express';
 import { HttpError } from '../core/errors';
-
-export const STUDIO_DIR = path.resolve(__dirname, '..', '..', 'web', 'dist');
+import { STUDIO_DIR } from './studio-build';
 
 export interface SiteOptions {
   /** The built app (default web/dist). */

@@ -7,6 +7,8 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WEB = path.join(ROOT, 'web');
+/** Where the build goes (Vite's outDir) and where `npm start` serves it from. */
+export const STUDIO_DIR = path.join(WEB, 'dist');
 
 function newest(entry: string): number {
   const st = statSync(entry, { throwIfNoEntry: false });
