@@ -98,6 +98,17 @@ async function main(): Promise<void> {
   loadConfig({ STORY42_IMAGES_BUCKET: 'placeholder', STORY42_SESSIONS_TABLE: 'placeholder', ...process.env });
   // Who started us (tsx, sh -c, npm): when they are gone (kill -9), we stop too.
   const startedBy = launchers(__filename);
+  // Stop requests (Ctrl-C, SIGTERM, SIGHUP, the launcher gone) are heard from here on. Until the
+  // platform runs (the studio's build, the servers starting) stopping just ends this process: its
+  // child servers end with it, and the next start reclaims whatever a kill left.
+  let stop = (reason: string): void => {
+    process.stdout.write(`\n  ${reason}: Story42 stops before it started\n`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => stop('SIGHUP'));
+  watchProcesses(startedBy, (gone) => stop(`the process that started Story42 (pid ${gone.pid}) ended`));
   // A previous run killed with kill -9: end what it left behind (or say that it still runs).
   await reclaimStaleRun(dataDir, { markers: [COGNITO_BIN], log: (line) => void process.stdout.write(`\n  ${line}\n`) });
   await assertPortFree(port, 'PORT');
@@ -136,7 +147,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${banner.join('\n')}\n`);
 
   let stopping = false;
-  const shutdown = (reason: string) => {
+  stop = (reason: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`\n  ${reason}: stopping Story42...\n`);
@@ -148,10 +159,6 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGHUP', () => shutdown('SIGHUP'));
-  watchProcesses(startedBy, (gone) => shutdown(`the process that started Story42 (pid ${gone.pid}) ended`));
 }
 
 main().catch((err: unknown) => {
