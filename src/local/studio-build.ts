@@ -2,7 +2,7 @@
  * `npm start` serves the built studio: this builds it (Vite, web/ -> web/dist) when web/dist is
  * missing or older than any of the app's sources, the route table or the generated API types.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -32,7 +32,23 @@ export async function buildStudioIfNeeded(log: (line: string) => void): Promise<
   log('building Story42 Studio (web/ -> web/dist) ...');
   const started = Date.now();
   const vite = await import('vite');
-  await vite.build({ configFile: path.join(WEB, 'vite.config.mts'), logLevel: 'warn' });
+  // Built beside web/dist and moved into place: two starts building at once (or a server reading
+  // web/dist meanwhile) never see a half-written or emptied folder.
+  const fresh = `${STUDIO_DIR}.build-${process.pid}`;
+  const old = `${STUDIO_DIR}.old-${process.pid}`;
+  try {
+    await vite.build({ configFile: path.join(WEB, 'vite.config.mts'), logLevel: 'warn', build: { outDir: fresh, emptyOutDir: true } });
+    if (existsSync(STUDIO_DIR)) renameSync(STUDIO_DIR, old);
+    try {
+      renameSync(fresh, STUDIO_DIR);
+    } catch (err) {
+      // Another start moved its build (of the same sources) into place first: that one serves.
+      if (!existsSync(path.join(STUDIO_DIR, 'index.html'))) throw err;
+    }
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+  }
   log(`Story42 Studio built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return true;
 }
