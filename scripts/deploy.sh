@@ -186,6 +186,7 @@ run terraform -chdir="$DIR" output
 step 6 6 "Done"
 cat <<NEXT
 Stack $STACK is deployed with image tag $TAG.$MODE
+CloudFront takes a few minutes to carry a change to all its edges (the apply does not wait for it).
 Next:
   - commit $FILE_REL: it now records "images_ready": true and "image_tag": "$TAG",
     so a later plain synth + apply keeps phase 2 and this tag;

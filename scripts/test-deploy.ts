@@ -922,7 +922,8 @@ async function rehearse(runDir: string, artefacts: Artefacts, pre: Prerequisites
     const show = plan.code === 2 ? tf('plan-show', applyDir, ['show', '-json', '-no-color', planFile], { stdout: showFile }) : undefined;
     show?.catch(() => undefined);
     await ecr('delete', pushed, region);
-    const destroy = timed('destroy', () => tf('destroy', applyDir, ['destroy', '-auto-approve', '-input=false', '-no-color', `-parallelism=${PARALLELISM}`]));
+    // -refresh=false: the second plan has just read every resource back, so the destroy does not read them all again.
+    const destroy = timed('destroy', () => tf('destroy', applyDir, ['destroy', '-auto-approve', '-input=false', '-no-color', '-refresh=false', `-parallelism=${PARALLELISM}`]));
     destroy.catch(() => undefined);
     let verdict: PlanVerdict = { tolerated: [], unexpected: [], unused: artefacts.plan_differences };
     if (show) {

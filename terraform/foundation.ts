@@ -490,6 +490,10 @@ export class Foundation extends Construct {
       comment: names.of('site'),
       defaultRootObject: 'index.html',
       priceClass: 'PriceClass_100',
+      // An apply does not wait the minutes CloudFront takes to spread a change to every edge:
+      // nothing after it needs that (deploy.sh's sync and invalidation work on a distribution
+      // still InProgress), and a destroy waits for it anyway, as CloudFront requires.
+      waitForDeployment: false,
       aliases: cfg.domain && certificateArn ? [cfg.domain.name] : undefined,
       origin: origins,
       defaultCacheBehavior: {

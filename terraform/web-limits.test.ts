@@ -37,6 +37,7 @@ const distribution = (s: Synthesized) => only(s, 'aws_cloudfront_distribution') 
   ordered_cache_behavior?: Array<Record<string, unknown>>;
   origin: Array<Record<string, unknown>>;
   custom_error_response?: unknown;
+  wait_for_deployment?: boolean;
 };
 const first = <T>(v: T[] | T): T => (Array.isArray(v) ? (v[0] as T) : v);
 const cspOf = (s: Synthesized) => {
@@ -262,6 +263,9 @@ describe('the web studio on CloudFront', () => {
     for (const b of d.ordered_cache_behavior ?? []) expect(b.function_association).toBeUndefined();
     expect(d.custom_error_response).toBeUndefined();
     expect((t.phase === 2 && !t.cfg.domain?.agent_host) === (d.ordered_cache_behavior?.length === 1)).toBe(true);
+  });
+  it.each(TARGETS)('$label: an apply does not wait for CloudFront to reach every edge', (t) => {
+    expect(distribution(synth(t)).wait_for_deployment).toBe(false);
   });
   it('the SPA rewrite: extension-less paths get /index.html, files pass', () => {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
