@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLocalPlatform, type LocalPlatform } from '../../src/local/platform';
-import { ADMIN_USER, DEMO_USER, freePort } from '../../src/local/services';
+import { ADMIN_USER, DEMO_USER, freePort, idTokenFor } from '../../src/local/services';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BUILD = path.join(ROOT, '.tmp', 'studio-browser-test');
@@ -37,6 +37,15 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
   const violations = (await page.evaluate(AXE + AXE_RUN)) as string[];
   for (const v of violations) problems.push(`${name}: accessibility: ${v}`);
+}
+
+/** POSTs each body to `path` as `user`, through the local gateway (as the app would), each answered 200. */
+async function createThrough(route: string, user: { email: string; password: string }, bodies: unknown[]): Promise<void> {
+  const token = await idTokenFor(local.services.ports.cognito, local.services.clientId, user);
+  for (const body of bodies) {
+    const res = await fetch(`${local.url}${route}`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+  }
 }
 
 async function signIn(user: { email: string; password: string }): Promise<void> {
@@ -175,10 +184,19 @@ describe('Story42 Studio in Chromium', () => {
     await shot('09-library-after-delete');
   });
 
-  it('shows the story agent and, on a phone, the studio', async () => {
+  it('shows the story agent\'s conversations a page at a time and, on a phone, the studio', async () => {
+    // 21 conversations: one more than a page of the list (20).
+    await createThrough('/agent/sessions', DEMO_USER, Array.from({ length: 21 }, () => ({})));
     await page.getByRole('link', { name: 'Story agent', exact: true }).click();
     await page.getByRole('heading', { level: 1 }).first().waitFor();
+    const rows = page.getByRole('list', { name: 'Conversations' }).getByRole('listitem');
+    await page.getByRole('button', { name: 'Load more' }).waitFor();
+    await expect(rows.count()).resolves.toBe(20);
     await shot('10-agent');
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await rows.nth(20).waitFor();
+    await expect(page.getByRole('button', { name: 'Load more' }).count()).resolves.toBe(0);
+    await expect(rows.count()).resolves.toBe(21);
     await page.setViewportSize({ width: 375, height: 800 });
     await page.goto(`${local.url}/`);
     await page.getByRole('heading', { name: 'New story', level: 1 }).waitFor();
@@ -186,12 +204,23 @@ describe('Story42 Studio in Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
-  it('shows the admin pages to the admin group only', async () => {
+  it('shows the admin pages to the admin group only, projects a page at a time', async () => {
     await expect(page.getByRole('link', { name: 'Admin', exact: true }).count()).resolves.toBe(0);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(ADMIN_USER);
     await page.getByRole('link', { name: 'Admin', exact: true }).click();
     await page.getByRole('heading', { level: 1 }).first().waitFor();
     await shot('12-admin');
+    // Projects, a page (12) at a time: 13 make two pages.
+    await createThrough('/projects', ADMIN_USER, Array.from({ length: 13 }, (_, i) => ({ name: `Project ${i + 1}` })));
+    await page.getByRole('tab', { name: 'Projects' }).click();
+    const more = page.getByRole('button', { name: 'Load more projects' });
+    await more.waitFor();
+    const cards = page.locator('article', { hasText: /^Project \d+/ });
+    await expect(cards.count()).resolves.toBe(12);
+    await more.click();
+    await cards.nth(12).waitFor();
+    await expect(more.count()).resolves.toBe(0);
+    await expect(cards.count()).resolves.toBe(13);
   });
 });

@@ -1,10 +1,11 @@
 /** The Projects tab: the caller's projects (paginated), create, edit, delete, and one project opened. */
 import { StatusBadge } from './StatusBadge';
 import { Alert, Box, Button, Card as MCard, Center, Group, Loader, SimpleGrid, Stack, Text, Title } from '@mantine/core';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { unwrap } from '../api/client';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { usePagedList } from '../components/usePagedList';
 import { useStudio } from '../studio';
 import { ConfirmModal } from '../components/ConfirmModal';
 import { formatDate } from './format';
@@ -19,40 +20,30 @@ export function ProjectsPanel() {
   const [params, setParams] = useSearchParams();
   const openId = params.get('project') ?? '';
 
-  const [projects, setProjects] = useState<Project[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>();
   const [tick, setTick] = useState(0);
+  const {
+    items: projects,
+    setItems: setProjects,
+    cursor,
+    loading,
+    error,
+    more,
+  } = usePagedList<Project>({
+    fetchPage: async (after, signal) => {
+      const page = (await unwrap(clients.api.GET('/projects', { params: { query: after ? { limit: String(PAGE), cursor: after } : { limit: String(PAGE) } }, signal }))).result;
+      return { items: page.projects, next: page.next_cursor };
+    },
+    keyOf: (p) => p.project_id,
+    deps: [clients, tick],
+    // The list loads while no project is open (again after one closes).
+    enabled: !openId,
+  });
   const [detailVersion, setDetailVersion] = useState(0);
 
   const [formOpen, setFormOpen] = useState(false);
   const [editing, setEditing] = useState<Project>();
   const [deleting, setDeleting] = useState<Project>();
   const [notice, setNotice] = useState('');
-
-  const loadPage = async (after: string | null, signal?: AbortSignal) => {
-    setLoading(true);
-    setError(undefined);
-    try {
-      const page = (await unwrap(clients.api.GET('/projects', { params: { query: after ? { limit: String(PAGE), cursor: after } : { limit: String(PAGE) } }, signal }))).result;
-      if (signal?.aborted) return;
-      setProjects((ps) => (after ? [...ps, ...page.projects] : page.projects));
-      setCursor(page.next_cursor);
-    } catch (err) {
-      if (!signal?.aborted) setError(err);
-    } finally {
-      if (!signal?.aborted) setLoading(false);
-    }
-  };
-
-  useEffect(() => {
-    if (openId) return;
-    const ctl = new AbortController();
-    void loadPage(null, ctl.signal);
-    return () => ctl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [clients, tick, openId]);
 
   const open = (id: string | undefined) => {
     setNotice('');
@@ -194,7 +185,7 @@ export function ProjectsPanel() {
         </Center>
       ) : null}
       {cursor && !loading ? (
-        <Button variant="default" style={{ alignSelf: 'center' }} onClick={() => void loadPage(cursor)}>
+        <Button variant="default" style={{ alignSelf: 'center' }} onClick={more}>
           Load more projects
         </Button>
       ) : null}

@@ -1,9 +1,10 @@
 /** The caller's conversations with the story agent, newest first, a page at a time. */
 import { Anchor, Button, Center, Group, Loader, Paper, Stack, Text, Title, VisuallyHidden } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { unwrap } from '../api/client';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { usePagedList } from '../components/usePagedList';
 import { useStudio } from '../studio';
 import { DeleteSession } from './DeleteSession';
 import { formatWhen, type SessionInfo } from './model';
@@ -13,44 +14,27 @@ const PAGE = '20';
 export function SessionList() {
   const { clients } = useStudio();
   const navigate = useNavigate();
-  const [sessions, setSessions] = useState<SessionInfo[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const {
+    items: sessions,
+    setItems: setSessions,
+    cursor,
+    loading,
+    loaded,
+    error,
+    more,
+    retry,
+  } = usePagedList<SessionInfo>({
+    fetchPage: async (after, signal) => {
+      const page = (await unwrap(clients.agent.GET('/agent/sessions', { params: { query: { limit: PAGE, ...(after ? { cursor: after } : {}) } }, signal }))).result;
+      return { items: page.sessions, next: page.next_cursor };
+    },
+    keyOf: (s) => s.session_id,
+    deps: [clients],
+  });
   const [creating, setCreating] = useState(false);
   const [createError, setCreateError] = useState<unknown>();
   const [toDelete, setToDelete] = useState<SessionInfo>();
   const [status, setStatus] = useState('');
-
-  const load = useCallback(
-    (after: string | null, signal?: AbortSignal) => {
-      setLoading(true);
-      setError(undefined);
-      unwrap(clients.agent.GET('/agent/sessions', { params: { query: { limit: PAGE, ...(after ? { cursor: after } : {}) } }, signal }))
-        .then((out) => {
-          setSessions((prev) => {
-            const base = after ? prev : [];
-            return [...base, ...out.result.sessions.filter((s) => !base.some((b) => b.session_id === s.session_id))];
-          });
-          setCursor(out.result.next_cursor);
-          setLoaded(true);
-        })
-        .catch((err: unknown) => {
-          if (!signal?.aborted) setError(err);
-        })
-        .finally(() => {
-          if (!signal?.aborted) setLoading(false);
-        });
-    },
-    [clients],
-  );
-
-  useEffect(() => {
-    const controller = new AbortController();
-    load(null, controller.signal);
-    return () => controller.abort();
-  }, [load]);
 
   const create = async () => {
     setCreating(true);
@@ -86,7 +70,7 @@ export function SessionList() {
           {status}
         </Text>
       </div>
-      {error ? <ErrorNotice error={error} onRetry={() => load(loaded ? cursor : null)} /> : null}
+      {error ? <ErrorNotice error={error} onRetry={retry} /> : null}
       {loaded && sessions.length === 0 && !error ? (
         <Paper withBorder p="lg" radius="md">
           <Text>No conversations yet. Start one with “New conversation”.</Text>
@@ -126,7 +110,7 @@ export function SessionList() {
       ) : null}
       {cursor && !loading && !error ? (
         <Center>
-          <Button variant="default" onClick={() => load(cursor)}>
+          <Button variant="default" onClick={more}>
             Load more
           </Button>
         </Center>

@@ -1,8 +1,9 @@
 /** The library: the caller's stories, newest first, a page at a time; open one, or delete it. */
 import { Anchor, Button, Center, Loader, SimpleGrid, Stack, Text, Title, VisuallyHidden } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { usePagedList } from '../components/usePagedList';
 import { JobCard } from '../library/JobCard';
 import type { JobListItem } from '../library/job';
 import { listJobs } from '../library/load';
@@ -13,12 +14,25 @@ export function Library() {
   const { clients } = useStudio();
   const location = useLocation();
   const navigate = useNavigate();
-  const [jobs, setJobs] = useState<JobListItem[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [announcement, setAnnouncement] = useState('');
+  const {
+    items: jobs,
+    setItems: setJobs,
+    cursor,
+    loading,
+    loaded,
+    error,
+    more,
+    retry,
+  } = usePagedList<JobListItem>({
+    fetchPage: async (from, signal) => {
+      const page = await listJobs(clients.api, from ?? undefined, signal);
+      return { items: page.jobs, next: page.nextCursor };
+    },
+    keyOf: (j) => j.job_id,
+    deps: [clients.api],
+    onMore: (count) => setAnnouncement(`${count} more ${count === 1 ? 'story' : 'stories'} loaded.`),
+  });
 
   // A story deleted on its own page says so here.
   useEffect(() => {
@@ -28,34 +42,6 @@ export function Library() {
       void navigate(location.pathname, { replace: true, state: null });
     }
   }, [location.state, location.pathname, navigate]);
-
-  const load = useCallback(
-    async (from: string | null, signal?: AbortSignal) => {
-      setLoading(true);
-      setError(undefined);
-      try {
-        const page = await listJobs(clients.api, from ?? undefined, signal);
-        setJobs((old) => {
-          const known = new Set(from ? old.map((j) => j.job_id) : []);
-          return [...(from ? old : []), ...page.jobs.filter((j) => !known.has(j.job_id))];
-        });
-        setCursor(page.nextCursor);
-        setLoaded(true);
-        if (from) setAnnouncement(`${page.jobs.length} more ${page.jobs.length === 1 ? 'story' : 'stories'} loaded.`);
-      } catch (err) {
-        if (!signal?.aborted) setError(err);
-      } finally {
-        if (!signal?.aborted) setLoading(false);
-      }
-    },
-    [clients.api],
-  );
-
-  useEffect(() => {
-    const ctl = new AbortController();
-    void load(null, ctl.signal);
-    return () => ctl.abort();
-  }, [load]);
 
   const removed = (jobId: string, title: string) => {
     setJobs((old) => old.filter((j) => j.job_id !== jobId));
@@ -88,7 +74,7 @@ export function Library() {
           ))}
         </SimpleGrid>
       ) : null}
-      {error !== undefined ? <ErrorNotice error={error} onRetry={() => void load(jobs.length > 0 ? cursor : null)} /> : null}
+      {error !== undefined ? <ErrorNotice error={error} onRetry={retry} /> : null}
       {loading ? (
         <Center py="md" role="status">
           <Loader aria-hidden="true" />
@@ -96,7 +82,7 @@ export function Library() {
         </Center>
       ) : cursor && !error ? (
         <Center>
-          <Button variant="default" onClick={() => void load(cursor)}>
+          <Button variant="default" onClick={more}>
             Load more
           </Button>
         </Center>
