@@ -13,7 +13,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { LOCAL_CREDENTIALS } from '../src/aws/clients';
 import { isRunning, processInfo, startIdOf } from '../src/local/processes';
 import { AlreadyRunningError, readRunFile, runFilePath, type RunFile } from '../src/local/run-file';
-import { boot, endGroup, launch, portOpen, ready, ROOT, TSX, type Running } from './support/boot';
+import { boot, endGroup, launch, portOpen, ready, ROOT, type Running } from './support/boot';
 import { COGNITO_BIN, DEMO_USER, freePort, idTokenFor, PortInUseError, startLocalServices, type LocalPorts, type LocalServices } from '../src/local/services';
 
 

@@ -96,9 +96,12 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(process.env.STORY42_DATA_DIR ?? '.data');
   // Validate provider choices and sizes before anything starts (placeholders for the stores).
   loadConfig({ STORY42_IMAGES_BUCKET: 'placeholder', STORY42_SESSIONS_TABLE: 'placeholder', ...process.env });
-  // Who started us (tsx, sh -c, npm): when they are gone (kill -9), we stop too.
+  // Who started us (sh -c, npm): when they are gone (kill -9), we stop too.
   const startedBy = launchers(__filename);
-  // Stop requests (Ctrl-C, SIGTERM, SIGHUP, the launcher gone) are heard from here on. Until the
+  // Stop requests (Ctrl-C, SIGTERM, SIGHUP, the launcher gone) are heard from here on. `npm start`
+  // runs this file in one Node process (`node --import tsx`), so a signal reaches these handlers
+  // itself: the tsx CLI would run it as a child and SIGKILL it (exiting 130) whenever it had not
+  // answered a relayed SIGINT within 30 ms, as on a busy machine. Until the
   // platform runs (the studio's build, the servers starting) stopping just ends this process: its
   // child servers end with it, and the next start reclaims whatever a kill left.
   let stop = (reason: string): void => {

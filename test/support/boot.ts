@@ -4,7 +4,6 @@ import net from 'node:net';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 export interface Running {
   child: ChildProcess;
@@ -26,7 +25,11 @@ export function launch(command: string, args: string[], env: Record<string, stri
   return { child, output: () => out, exited };
 }
 
-export const boot = (env: Record<string, string>): Running => launch(TSX, ['src/local/start.ts'], env);
+/**
+ * `npm start`'s own command without npm: one Node process with tsx's loader. (The tsx CLI would
+ * run it as a child and SIGKILL it, exiting 130, when it has not answered a SIGINT within 30 ms.)
+ */
+export const boot = (env: Record<string, string>): Running => launch(process.execPath, ['--import', 'tsx', 'src/local/start.ts'], env);
 
 /** Ends what a test started, whatever state it is in. */
 export function endGroup(run: Running | ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
